@@ -1,0 +1,55 @@
+"""Benchmarks report ratios measured in the same run (timings on a shared 2-core machine are noisy).
+
+Each benchmark files its mean under a key; ``pytest_terminal_summary`` prints the ratios that the
+README quotes. With ``--benchmark-disable`` (the test suite) each benchmark body runs once, so the
+code stays exercised without timing anything.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+_times: dict[str, float] = {}
+
+# (label, numerator key, denominator key, baseline key or None, goal text)
+RATIOS: list[tuple[str, str, str, str | None, str]] = []
+
+
+def ratio(label: str, numerator: str, denominator: str, goal: str = "", baseline: str | None = None) -> None:
+    """Report numerator/denominator; with ``baseline``, (numerator - baseline)/(denominator - baseline)."""
+    RATIOS.append((label, numerator, denominator, baseline, goal))
+
+
+@pytest.fixture
+def timed(benchmark, request):
+    """``timed(key, fn, *args)``: benchmark ``fn`` and file its minimum under ``key``.
+
+    The minimum is the statistic least disturbed by other work on a shared machine.
+    """
+
+    def run(key: str, fn, *args, rounds: int | None = None):
+        if rounds is None:
+            result = benchmark(fn, *args)
+        else:
+            result = benchmark.pedantic(fn, args=args, rounds=rounds, warmup_rounds=1)
+        stats = getattr(benchmark, "stats", None)
+        if stats is not None and not benchmark.disabled:
+            _times[key] = stats.stats.min
+        return result
+
+    return run
+
+
+def pytest_terminal_summary(terminalreporter):
+    rows = [r for r in RATIOS if all(k in _times for k in r[1:3]) and (r[3] is None or r[3] in _times)]
+    if not rows:
+        return
+    terminalreporter.section("ratios measured in this run (minimum times)")
+    for label, n, d, base, goal in rows:
+        b = _times[base] if base else 0.0
+        value = (_times[n] - b) / (_times[d] - b)
+        parts = f"{n} {_times[n] * 1e6:.1f} us, {d} {_times[d] * 1e6:.1f} us"
+        if base:
+            parts += f", {base} {b * 1e6:.1f} us"
+        extra = f"   goal: {goal}" if goal else ""
+        terminalreporter.write_line(f"{label:<62} {value:7.3f}   ({parts}){extra}")

@@ -1,0 +1,212 @@
+"""``@contract``: check a function's jaxtyping annotations on every call.
+
+Eager calls on tensors take a fast path over a plan compiled once per function (shape tuples and
+dicts only); anything else, and any failure, goes through ``_check.Call``, which writes the message,
+so eager and trace-time messages are the same text. The wrapper is an AutoGraph artifact, so
+AutoGraph calls it as it is (no "could not transform" warning); the wrapped function is still
+converted when AutoGraph is on, exactly as if it were called undecorated.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, TypeVar
+
+import tensorflow as tf
+from tensorflow.python.framework.ops import EagerTensor
+
+from ._check import Call, argument_values
+from ._mode import _state, get_mode
+from ._registry import recording_active, register
+from ._spec import ArraySpec, FunctionSpec, build_function_spec
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_ANY, _FIXED, _NAMED, _EXPR = 0, 1, 2, 3
+_NO_BUILTINS = {"__builtins__": {}}
+
+
+def _axes_plan(spec: ArraySpec) -> tuple | None:
+    if spec.ellipsis_at is not None or spec.array_kind != "tf":
+        return None
+    plan = []
+    for ax in spec.axes:
+        if ax.kind == "any":
+            plan.append((_ANY, None))
+        elif ax.kind == "fixed":
+            plan.append((_FIXED, ax.size))
+        elif ax.kind == "named":
+            plan.append((_NAMED, ax.name))
+        else:
+            plan.append((_EXPR, ax.code))
+    return tuple(plan)
+
+
+def _compile_plan(fspec: FunctionSpec) -> tuple | None:
+    """(params, returns) for the eager fast path, or None if any spec needs the general path."""
+    params = []
+    for p in fspec.params:
+        axes = _axes_plan(p.spec)
+        if axes is None:
+            return None
+        params.append((p.index, p.name, p.default, p.spec.tf_dtypes, axes))
+    returns = []
+    for r in fspec.returns:
+        axes = _axes_plan(r)
+        if axes is None:
+            return None
+        returns.append((r.tf_dtypes, axes))
+    return tuple(params), tuple(returns)
+
+
+def _fast_value(x: Any, dtypes: Any, axes: tuple, env: dict, exprs: list) -> bool:
+    if type(x) is not EagerTensor or (dtypes is not None and x.dtype not in dtypes):
+        return False
+    shape = x._shape_tuple()
+    if len(shape) != len(axes):
+        return False
+    for (kind, payload), size in zip(axes, shape):
+        if kind == _NAMED:
+            seen = env.get(payload)
+            if seen is None:
+                env[payload] = size
+            elif seen != size:
+                return False
+        elif kind == _FIXED:
+            if size != payload:
+                return False
+        elif kind == _EXPR:
+            exprs.append((payload, size))
+    return True
+
+
+def _fast_exprs(exprs: list, env: dict) -> bool:
+    for code, size in exprs:
+        if eval(code, _NO_BUILTINS, env) != size:  # noqa: S307 - parsed, names and + - * // only
+            return False
+    return True
+
+
+def _fast_inputs(plan: tuple, args: tuple, kwargs: dict, env: dict) -> bool:
+    exprs: list = []
+    for index, name, default, dtypes, axes in plan[0]:
+        x = args[index] if index is not None and index < len(args) else kwargs.get(name, default)
+        if not _fast_value(x, dtypes, axes, env, exprs):
+            return False
+    return _fast_exprs(exprs, env)
+
+
+def _fast_outputs(plan: tuple, out: Any, returns_tuple: bool, env: dict) -> bool:
+    returns = plan[1]
+    if not returns:
+        return True
+    outs = out if returns_tuple else (out,)
+    if not isinstance(outs, (tuple, list)) or len(outs) != len(returns):
+        return False
+    exprs: list = []
+    for (dtypes, axes), x in zip(returns, outs):
+        if not _fast_value(x, dtypes, axes, env, exprs):
+            return False
+    return _fast_exprs(exprs, env)
+
+
+def _gate(x: Any, ops: list) -> Any:
+    """``x`` again, available only after ``ops`` ran (so a deferred check fires before use)."""
+    if isinstance(x, tf.Tensor) and not isinstance(x, EagerTensor):
+        with tf.control_dependencies(ops):
+            return tf.identity(x)
+    return x
+
+
+def _invoke(fn: Callable, args: tuple, kwargs: dict) -> Any:
+    if not tf.executing_eagerly():
+        ctx = tf.__internal__.autograph.control_status_ctx()
+        if ctx.status == ctx.status.ENABLED:
+            return tf.__internal__.autograph.tf_convert(fn, ctx)(*args, **kwargs)
+    return fn(*args, **kwargs)
+
+
+def _checked_call(fspec: FunctionSpec, fn: Callable, mode: Any, args: tuple, kwargs: dict) -> Any:
+    call = Call(fspec, mode)
+    values = []
+    for k, x in argument_values(fspec, args, kwargs):
+        p = fspec.params[k]
+        values.append((k, call.bind(p.name, p.spec, x)))
+    for _, v in values:
+        call.evaluate(v)
+    for _, v in values:
+        call.finish(v)
+    if call.deferred_ops:
+        ops = list(call.deferred_ops)
+        args = list(args)
+        kwargs = dict(kwargs)
+        for k, _ in values:
+            p = fspec.params[k]
+            if p.index is not None and p.index < len(args):
+                args[p.index] = _gate(args[p.index], ops)
+            elif p.name in kwargs:
+                kwargs[p.name] = _gate(kwargs[p.name], ops)
+        args = tuple(args)
+    out = _invoke(fn, args, kwargs)
+    return check_returns(call, fspec, out)
+
+
+def check_returns(call: Call, fspec: FunctionSpec, out: Any) -> Any:
+    if not fspec.returns:
+        return out
+    before = len(call.deferred_ops)
+    if fspec.returns_tuple:
+        if not isinstance(out, (tuple, list)) or len(out) != len(fspec.returns):
+            got = f"{type(out).__name__} of length {len(out)}" if isinstance(out, (tuple, list)) else type(out).__name__
+            call._fail("not_tensor", "return value", fspec.returns[0], got, None,
+                       f"returned {got}, the contract expects a tuple of {len(fspec.returns)}")
+        labels = [f"return value [{i}]" for i in range(len(fspec.returns))]
+        outs = list(out)
+    else:
+        labels, outs = ["return value"], [out]
+    checked = [call.bind(label, spec, o) for label, spec, o in zip(labels, fspec.returns, outs)]
+    for v in checked:
+        call.evaluate(v)
+    for v in checked:
+        call.finish(v)
+    if len(call.deferred_ops) == before:
+        return out
+    ops = call.deferred_ops[before:]
+    gated = [_gate(o, ops) for o in outs]
+    return (type(out)(gated) if fspec.returns_tuple else gated[0])
+
+
+def contract(fn: F) -> F:
+    """Check ``fn``'s jaxtyping-annotated arguments and return value on every call.
+
+    Raises ``ContractDefinitionError`` now if a spec is malformed. Calls raise
+    ``ShapeContractError`` when a shape or dtype is refuted; dims unknown at trace time are
+    checked when the graph runs (see ``contracts._runtime``).
+    """
+    fspec = build_function_spec(fn)
+    register(fspec)
+    if get_mode() == "off":
+        return fn
+    plan = _compile_plan(fspec)
+    returns_tuple = fspec.returns_tuple
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        mode = _state.mode
+        if mode == "off":
+            return fn(*args, **kwargs)
+        if plan is not None and not recording_active():
+            env: dict = {}
+            if _fast_inputs(plan, args, kwargs, env):
+                out = fn(*args, **kwargs)
+                if _fast_outputs(plan, out, returns_tuple, env):
+                    return out
+                call = Call(fspec, mode)  # type: ignore[arg-type]
+                for k, x in argument_values(fspec, args, kwargs):
+                    call.bind(fspec.params[k].name, fspec.params[k].spec, x)
+                return check_returns(call, fspec, out)
+        return _checked_call(fspec, fn, mode, args, kwargs)
+
+    wrapper.autograph_info__ = frozenset()  # type: ignore[attr-defined]  # AutoGraph: call as is
+    wrapper.__contract__ = fspec  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]

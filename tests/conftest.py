@@ -1,0 +1,25 @@
+"""Test configuration: hypothesis profiles and the AutoGraph-warning guard."""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+pytest_plugins = ["contracts.pytest_plugin", "pytester"]
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.register_profile(
+    "dev",
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
