@@ -215,6 +215,7 @@ class Call:
             values = ", ".join(f"{n}={'?' if s is None else s}" for n, s in static_env.items())
             source = f"{ax.text} with {values}"
             if all(s is not None for s in static_env.values()):
+                assert ax.code is not None
                 expected = eval(ax.code, {"__builtins__": {}}, static_env)  # noqa: S307 - parsed, names and + - * // only
                 self._relate(v, axis, ax.text, int(expected), None, source, None)
             else:
@@ -223,6 +224,7 @@ class Call:
                     for n in ax.names:
                         b = self.bindings[n]
                         env[n] = b.value if b.value is not None else b.dynamic()  # type: ignore[misc]
+                    assert ax.code is not None
                     return eval(ax.code, {"__builtins__": {}}, env)  # noqa: S307
 
                 self._relate(v, axis, ax.text, None, build, source, None)

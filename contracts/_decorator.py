@@ -23,13 +23,13 @@ from ._spec import ArraySpec, FunctionSpec, build_function_spec
 F = TypeVar("F", bound=Callable[..., Any])
 
 _ANY, _FIXED, _NAMED, _EXPR = 0, 1, 2, 3
-_NO_BUILTINS = {"__builtins__": {}}
+_NO_BUILTINS: dict[str, Any] = {"__builtins__": {}}
 
 
 def _axes_plan(spec: ArraySpec) -> tuple | None:
     if spec.ellipsis_at is not None or spec.array_kind != "tf":
         return None
-    plan = []
+    plan: list[tuple[int, Any]] = []
     for ax in spec.axes:
         if ax.kind == "any":
             plan.append((_ANY, None))
@@ -138,15 +138,15 @@ def _checked_call(fspec: FunctionSpec, fn: Callable, mode: Any, args: tuple, kwa
         call.finish(v)
     if call.deferred_ops:
         ops = list(call.deferred_ops)
-        args = list(args)
+        gated = list(args)
         kwargs = dict(kwargs)
         for k, _ in values:
             p = fspec.params[k]
-            if p.index is not None and p.index < len(args):
-                args[p.index] = _gate(args[p.index], ops)
+            if p.index is not None and p.index < len(gated):
+                gated[p.index] = _gate(gated[p.index], ops)
             elif p.name in kwargs:
                 kwargs[p.name] = _gate(kwargs[p.name], ops)
-        args = tuple(args)
+        args = tuple(gated)
     out = _invoke(fn, args, kwargs)
     return check_returns(call, fspec, out)
 

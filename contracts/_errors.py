@@ -137,9 +137,9 @@ def likely_cause_for_rank(
 def _read_as(shape: tuple[int | None, ...], known: dict[str, int]) -> str | None:
     """``(32, 2)`` as ``(B, 2)`` when B = 32 is bound; None if no axis matches a dim."""
     by_size: dict[int, list[str]] = {}
-    for name, size in known.items():
-        if size > 2:
-            by_size.setdefault(size, []).append(name)
+    for name, value in known.items():
+        if value > 2:
+            by_size.setdefault(value, []).append(name)
     words, named = [], False
     for size in shape:
         names = by_size.get(size) if size is not None else None

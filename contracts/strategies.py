@@ -61,6 +61,7 @@ def shape_for(annotation: Any, dims: dict[str, int]) -> tuple[int, ...]:
                 raise KeyError(f"dim {ax.name} of '{spec.text}' is not in {sorted(dims)}")
             shape.append(dims[ax.name])  # type: ignore[index]
         elif ax.kind == "expr":
+            assert ax.code is not None
             shape.append(int(eval(ax.code, {"__builtins__": {}}, dims)))  # noqa: S307
         else:
             raise ContractDefinitionError(f"'{spec.text}': '{ax.text}' has no single size")
