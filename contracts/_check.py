@@ -49,6 +49,7 @@ class _Value:
     static: tuple[int | None, ...] | None
     axis_of: list[tuple[int, Axis]] = field(default_factory=list)  # (tensor axis, spec axis)
     deferred: list[str] = field(default_factory=list)
+    done: set[int] = field(default_factory=set)  # expression axes already checked
     _shape_tensor: Any = None
 
     def dynamic(self, axis: int) -> Callable[[], Any]:
@@ -207,10 +208,18 @@ class Call:
 
     # -- phase B: expressions -------------------------------------------------------------------
 
-    def evaluate(self, v: _Value) -> None:
+    def evaluate(self, v: _Value, final: bool = False) -> bool:
+        """Check v's expression axes; False if one waits for a dim only the return value binds."""
+        waiting = False
         for axis, ax in v.axis_of:
             if ax.kind != "expr":
                 continue
+            if not final and any(n not in self.bindings for n in ax.names):
+                waiting = True
+                continue
+            if axis in v.done:
+                continue
+            v.done.add(axis)
             static_env = {n: self.bindings[n].value for n in ax.names}
             values = ", ".join(f"{n}={'?' if s is None else s}" for n, s in static_env.items())
             source = f"{ax.text} with {values}"
@@ -228,6 +237,7 @@ class Call:
                     return eval(ax.code, {"__builtins__": {}}, env)  # noqa: S307
 
                 self._relate(v, axis, ax.text, None, build, source, None)
+        return not waiting
 
     # -- relations --------------------------------------------------------------------------
 

@@ -80,26 +80,33 @@ def _fast_value(x: Any, dtypes: Any, axes: tuple, env: dict, exprs: list) -> boo
     return True
 
 
-def _fast_exprs(exprs: list, env: dict) -> bool:
+def _fast_exprs(exprs: list, env: dict, waiting: list | None = None) -> bool:
     for code, size in exprs:
-        if eval(code, _NO_BUILTINS, env) != size:  # noqa: S307 - parsed, names and + - * // only
+        try:
+            value = eval(code, _NO_BUILTINS, env)  # noqa: S307 - parsed, names and + - * // only
+        except NameError:
+            if waiting is None:
+                return False
+            waiting.append((code, size))  # uses a dim only the return value binds
+            continue
+        if value != size:
             return False
     return True
 
 
-def _fast_inputs(plan: tuple, args: tuple, kwargs: dict, env: dict) -> bool:
+def _fast_inputs(plan: tuple, args: tuple, kwargs: dict, env: dict, waiting: list) -> bool:
     exprs: list = []
     for index, name, default, dtypes, axes in plan[0]:
         x = args[index] if index is not None and index < len(args) else kwargs.get(name, default)
         if not _fast_value(x, dtypes, axes, env, exprs):
             return False
-    return _fast_exprs(exprs, env)
+    return _fast_exprs(exprs, env, waiting)
 
 
-def _fast_outputs(plan: tuple, out: Any, returns_tuple: bool, env: dict) -> bool:
+def _fast_outputs(plan: tuple, out: Any, returns_tuple: bool, env: dict, waiting: list) -> bool:
     returns = plan[1]
     if not returns:
-        return True
+        return not waiting
     outs = out if returns_tuple else (out,)
     if not isinstance(outs, (tuple, list)) or len(outs) != len(returns):
         return False
@@ -107,7 +114,7 @@ def _fast_outputs(plan: tuple, out: Any, returns_tuple: bool, env: dict) -> bool
     for (dtypes, axes), x in zip(returns, outs):
         if not _fast_value(x, dtypes, axes, env, exprs):
             return False
-    return _fast_exprs(exprs, env)
+    return _fast_exprs(exprs + waiting, env)
 
 
 def _gate(x: Any, ops: list) -> Any:
@@ -132,10 +139,10 @@ def _checked_call(fspec: FunctionSpec, fn: Callable, mode: Any, args: tuple, kwa
     for k, x in argument_values(fspec, args, kwargs):
         p = fspec.params[k]
         values.append((k, call.bind(p.name, p.spec, x)))
+    waiting = [v for _, v in values if not call.evaluate(v)]
     for _, v in values:
-        call.evaluate(v)
-    for _, v in values:
-        call.finish(v)
+        if v not in waiting:
+            call.finish(v)
     if call.deferred_ops:
         ops = list(call.deferred_ops)
         gated = list(args)
@@ -148,10 +155,11 @@ def _checked_call(fspec: FunctionSpec, fn: Callable, mode: Any, args: tuple, kwa
                 kwargs[p.name] = _gate(kwargs[p.name], ops)
         args = tuple(gated)
     out = _invoke(fn, args, kwargs)
-    return check_returns(call, fspec, out)
+    return check_returns(call, fspec, out, waiting)
 
 
-def check_returns(call: Call, fspec: FunctionSpec, out: Any) -> Any:
+def check_returns(call: Call, fspec: FunctionSpec, out: Any, waiting: list | None = None) -> Any:
+    """Check the return value, then argument expressions that waited for a dim it binds."""
     if not fspec.returns:
         return out
     before = len(call.deferred_ops)
@@ -167,6 +175,9 @@ def check_returns(call: Call, fspec: FunctionSpec, out: Any) -> Any:
     checked = [call.bind(label, spec, o) for label, spec, o in zip(labels, fspec.returns, outs)]
     for v in checked:
         call.evaluate(v)
+    for v in waiting or ():
+        call.evaluate(v, final=True)
+        call.finish(v)
     for v in checked:
         call.finish(v)
     if len(call.deferred_ops) == before:
@@ -197,14 +208,15 @@ def contract(fn: F) -> F:
             return fn(*args, **kwargs)
         if plan is not None and not recording_active():
             env: dict = {}
-            if _fast_inputs(plan, args, kwargs, env):
+            waiting: list = []
+            if _fast_inputs(plan, args, kwargs, env, waiting):
                 out = fn(*args, **kwargs)
-                if _fast_outputs(plan, out, returns_tuple, env):
+                if _fast_outputs(plan, out, returns_tuple, env, waiting):
                     return out
                 call = Call(fspec, mode)  # type: ignore[arg-type]
-                for k, x in argument_values(fspec, args, kwargs):
-                    call.bind(fspec.params[k].name, fspec.params[k].spec, x)
-                return check_returns(call, fspec, out)
+                values = [call.bind(fspec.params[k].name, fspec.params[k].spec, x)
+                          for k, x in argument_values(fspec, args, kwargs)]
+                return check_returns(call, fspec, out, [v for v in values if not call.evaluate(v)])
         return _checked_call(fspec, fn, mode, args, kwargs)
 
     wrapper.autograph_info__ = frozenset()  # type: ignore[attr-defined]  # AutoGraph: call as is

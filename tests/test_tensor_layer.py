@@ -1,0 +1,217 @@
+"""ptycho tensor layer: layouts, both translation backends, reassembly, extraction and stitching.
+
+Values are compared with an independent NumPy reference (bilinear, integer pixel centres, zero
+outside per corner, content moved by +t), not with the code under test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contracts import ShapeContractError
+from contracts.strategies import arrays_for, stack_dims
+from contracts.types import ChannelImages, ChannelOffsets
+from ptycho import tf_helper as h
+from ptycho.projective_warp_xla import projective_warp_xla, translate_xla
+
+pytestmark = pytest.mark.contracts
+
+
+def np_translate(images: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Reference: out[b, y, x] = bilinear in[b, y - t_y, x - t_x], each corner outside reads 0."""
+    b, height, width, c = images.shape
+    out = np.zeros_like(images, dtype=np.float64)
+    ys, xs = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    for i in range(b):
+        sx, sy = xs - float(t[i, 0]), ys - float(t[i, 1])
+        x0, y0 = np.floor(sx).astype(int), np.floor(sy).astype(int)
+        fx, fy = sx - x0, sy - y0
+        for dy, wy in ((0, 1 - fy), (1, fy)):
+            for dx, wx in ((0, 1 - fx), (1, fx)):
+                yy, xx = y0 + dy, x0 + dx
+                ok = (yy >= 0) & (yy < height) & (xx >= 0) & (xx < width)
+                vals = np.where(ok[..., None], images[i, np.clip(yy, 0, height - 1), np.clip(xx, 0, width - 1)], 0)
+                out[i] += vals * (wy * wx)[..., None]
+    return out
+
+
+def np_channel_to_flat(images: np.ndarray) -> np.ndarray:
+    b, n, m, c = images.shape
+    out = np.empty((b * c, n, m, 1), images.dtype)
+    for i in range(b):
+        for j in range(c):
+            out[i * c + j, ..., 0] = images[i, ..., j]
+    return out
+
+
+@given(dims=stack_dims(), data=st.data())
+def test_channel_flat_round_trip_and_order(dims, data):
+    images = data.draw(arrays_for(ChannelImages, dims))
+    offsets = data.draw(arrays_for(ChannelOffsets, dims))
+    flat = h._channel_to_flat(tf.constant(images))
+    np.testing.assert_array_equal(flat.numpy(), np_channel_to_flat(images))
+    np.testing.assert_array_equal(h._flat_to_channel(flat, dims["C"]).numpy(), images)
+    flat_offsets = h.flatten_offsets(tf.constant(offsets)).numpy()
+    np.testing.assert_array_equal(flat_offsets, np_channel_to_flat(offsets.transpose(0, 2, 1, 3))[:, :, 0, 0])
+    np.testing.assert_array_equal(h.unflatten_offsets(tf.constant(flat_offsets), dims["C"]).numpy(), offsets)
+
+
+@given(
+    b=st.integers(0, 6), height=st.integers(2, 20), width=st.integers(2, 20), seed=st.integers(0, 2**31),
+    spread=st.sampled_from([0.9, 5.0, 30.0]),  # subpixel, in frame, out of frame
+)
+def test_backends_agree_with_numpy_reference(b, height, width, seed, spread):
+    rng = np.random.default_rng(seed)
+    images = rng.standard_normal((b, height, width, 2)).astype("float32")
+    t = rng.uniform(-spread, spread, (b, 2)).astype("float32")
+    expected = np_translate(images, t)
+    for backend in ("xla", "v3"):
+        got = h.translate(tf.constant(images), tf.constant(t), backend=backend).numpy()
+        np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=backend)
+    transforms = np.zeros((b, 8), "float32")
+    transforms[:, [0, 4]] = 1
+    transforms[:, 2], transforms[:, 5] = -t[:, 0], -t[:, 1]
+    np.testing.assert_allclose(projective_warp_xla(tf.constant(images), tf.constant(transforms)).numpy(), expected, atol=1e-5)
+
+
+def test_complex_images_translate_real_and_imaginary_alike():
+    rng = np.random.default_rng(3)
+    re, im = rng.standard_normal((2, 4, 9, 9, 1)).astype("float32")
+    t = rng.uniform(-3, 3, (4, 2)).astype("float32")
+    for backend in ("xla", "v3"):
+        got = h.translate(tf.complex(re, im), tf.constant(t), backend=backend).numpy()
+        np.testing.assert_allclose(got.real, np_translate(re, t), atol=1e-5)
+        np.testing.assert_allclose(got.imag, np_translate(im, t), atol=1e-5)
+
+
+def test_gradients():
+    rng = np.random.default_rng(5)
+    images = tf.constant(rng.standard_normal((3, 12, 12, 1)).astype("float32"))
+    t = tf.constant(rng.uniform(-2.5, 2.5, (3, 2)).astype("float32"))
+    weights = tf.constant(rng.standard_normal((3, 12, 12, 1)).astype("float32"))
+    grads = {}
+    for backend in ("xla", "v3"):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            loss = tf.reduce_sum(h.translate(images, t, backend=backend) * weights)
+        grads[backend] = tape.gradient(loss, images).numpy()
+    np.testing.assert_allclose(grads["xla"], grads["v3"], atol=1e-5)
+
+    images64 = tf.cast(images, tf.float64)
+    t64 = tf.cast(t, tf.float64)
+    with tf.GradientTape() as tape:
+        tape.watch(t64)
+        loss = tf.reduce_sum(translate_xla(images64, t64) * tf.cast(weights, tf.float64))
+    analytic = tape.gradient(loss, t64).numpy()
+    eps = 1e-6
+    numeric = np.zeros_like(analytic)
+    for i in range(3):
+        for k in range(2):
+            d = np.zeros((3, 2))
+            d[i, k] = eps
+            up = tf.reduce_sum(translate_xla(images64, t64 + d) * tf.cast(weights, tf.float64))
+            down = tf.reduce_sum(translate_xla(images64, t64 - d) * tf.cast(weights, tf.float64))
+            numeric[i, k] = (up - down).numpy() / (2 * eps)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-6)
+
+
+@given(dims=stack_dims(max_batch=6, n_range=(8, 24)), seed=st.integers(0, 2**31))
+def test_flat_translation_matches_per_patch_reference_in_graph_modes(dims, seed):
+    rng = np.random.default_rng(seed)
+    b, n, c = dims["B"], dims["N"], dims["C"]
+    images = rng.standard_normal((b, n, n, c)).astype("float32")
+    offsets = rng.uniform(-3, 3, (b, 1, 2, c)).astype("float32")
+
+    def flat_translate(x, o):
+        return translate_xla(h._channel_to_flat(x), h.flatten_offsets(o))
+
+    expected = np.zeros((b * c, n, n, 1))
+    for i in range(b):
+        for j in range(c):
+            expected[i * c + j] = np_translate(images[i : i + 1, :, :, j : j + 1], offsets[i, 0, :, j][None])[0]
+    sig = [tf.TensorSpec([None, n, n, c]), tf.TensorSpec([None, 1, 2, c])]
+    for fn in (flat_translate, tf.function(flat_translate, input_signature=sig),
+               tf.function(flat_translate, input_signature=sig, jit_compile=True)):
+        np.testing.assert_allclose(fn(tf.constant(images), tf.constant(offsets)).numpy(), expected, atol=1e-5)
+
+
+@given(dims=stack_dims(max_batch=5, n_range=(8, 20), max_offset_range=(1.0, 6.0)), seed=st.integers(0, 2**31))
+def test_reassembly_of_a_common_object_and_extraction_round_trip(dims, seed):
+    """Patches cut from one object at integer offsets: the canvas is the object, extraction gives them back."""
+    rng = np.random.default_rng(seed)
+    b, n, c, m = dims["B"], dims["N"], dims["C"], dims["M"]
+    limit = (m - n) // 2
+    objects = rng.standard_normal((b, m, m)).astype("float32")
+    offsets = rng.integers(-limit, limit + 1, (b, 1, 2, c)).astype("float32")
+    patches = np.zeros((b, n, n, c), "float32")
+    centre = (m - n) // 2
+    for i in range(b):
+        for j in range(c):
+            x, y = int(offsets[i, 0, 0, j]), int(offsets[i, 0, 1, j])
+            patches[i, :, :, j] = objects[i, centre + y : centre + y + n, centre + x : centre + x + n]
+    for backend in ("xla", "v3"):
+        canvas = h.reassemble_patches_position_real(tf.constant(patches), tf.constant(offsets), m, backend=backend).numpy()
+        assert canvas.shape == (b, m, m, 1)
+        covered = canvas[..., 0] != 0
+        np.testing.assert_allclose(canvas[..., 0][covered], objects[covered], atol=1e-5)
+        back = h.extract_patches_position(tf.constant(canvas), tf.constant(offsets), n, backend=backend).numpy()
+        np.testing.assert_allclose(back, np_channel_to_flat(patches), atol=1e-5)
+
+
+def test_batch_invariance_of_reassembly_and_extraction():
+    rng = np.random.default_rng(11)
+    patches = rng.standard_normal((7, 16, 16, 4)).astype("float32")
+    offsets = rng.uniform(-4, 4, (7, 1, 2, 4)).astype("float32")
+    whole = h.reassemble_patches_position_real(tf.constant(patches), tf.constant(offsets), 24).numpy()
+    order = rng.permutation(7)
+    shuffled = h.reassemble_patches_position_real(tf.constant(patches[order]), tf.constant(offsets[order]), 24).numpy()
+    np.testing.assert_allclose(shuffled, whole[order], atol=1e-6)
+    for i in range(7):
+        alone = h.reassemble_patches_position_real(tf.constant(patches[i : i + 1]), tf.constant(offsets[i : i + 1]), 24)
+        np.testing.assert_allclose(alone.numpy()[0], whole[i], atol=1e-6)
+
+
+def test_stitching_identical_overlapping_patches_reproduces_their_value():
+    rng = np.random.default_rng(2)
+    positions = rng.uniform(12, 52, (40, 1, 2, 1)).astype("float32")
+    patches = np.full((40, 16, 16, 1), 1.7, "float32")
+    for backend in ("xla", "v3"):
+        obj = h.reassemble_position(patches, positions, (64, 64), backend=backend, chunk=16).numpy()
+        assert obj.shape == (64, 64)
+        np.testing.assert_allclose(obj[obj != 0], 1.7, rtol=1e-5)
+        assert (obj != 0).mean() > 0.5
+
+
+class TestSeedCase:
+    """N=64, gridsize 2, batch 32, max offset 7."""
+
+    def test_shapes(self):
+        m = h.canvas_size(64, 7)
+        assert m == 78
+        rng = np.random.default_rng(0)
+        patches = tf.constant(rng.standard_normal((32, 64, 64, 4)).astype("float32"))
+        offsets = tf.constant(rng.uniform(-7, 7, (32, 1, 2, 4)).astype("float32"))
+        assert h._channel_to_flat(patches).shape == (128, 64, 64, 1)
+        assert h.flatten_offsets(offsets).shape == (128, 2)
+        assert h.reassemble_patches_position_real(patches, offsets, padded_size=m).shape == (32, 78, 78, 1)
+
+    @pytest.mark.parametrize("traced", [False, True])
+    def test_group_offsets_are_refused_naming_the_layout(self, traced):
+        fn = tf.function(h.flatten_offsets) if traced else h.flatten_offsets
+        with pytest.raises(ShapeContractError) as info:
+            fn(tf.zeros([32, 2]))
+        message = str(info.value)
+        assert "expected:     Float[Tensor, 'B 1 2 C']  (channel offsets)" in message
+        assert "rank is 2, the spec 'B 1 2 C' has 4 axes" in message
+
+    def test_translation_batches_must_match(self):
+        with pytest.raises(ShapeContractError, match="dim B is 32 at translations axis 0, but B = 128"):
+            h.translate(tf.zeros([128, 8, 8, 1]), tf.zeros([32, 2]))
+
+    def test_offsets_beyond_the_canvas_are_refused(self):
+        with pytest.raises(ValueError, match="relative offset of 9 px exceeds the canvas margin"):
+            h.reassemble_patches_position_real(tf.zeros([1, 64, 64, 4]), tf.fill([1, 1, 2, 4], 9.0), 78)
