@@ -103,7 +103,10 @@ def translate_v3(
     return tf.cast(out, images.dtype)
 
 
-def translate_core(images: tf.Tensor, translations: tf.Tensor, use_xla: bool) -> tf.Tensor:
+@contract
+def translate_core(
+    images: Inexact[tf.Tensor, "B H W C"], translations: Float[tf.Tensor, "B 2"], use_xla: bool
+) -> Inexact[tf.Tensor, "B H W C"]:
     """The backend call itself, with the choice already made."""
     return translate_xla(images, translations) if use_xla else translate_v3(images, translations)
 

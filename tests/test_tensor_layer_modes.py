@@ -1,0 +1,183 @@
+"""The tensor layer inside Keras (functional model, fit, predict), the backend switch, general warps."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from jaxtyping import Float
+
+from contracts import contract
+from ptycho import params
+from ptycho import tf_helper as h
+from ptycho import translation
+from ptycho.projective_warp_xla import projective_warp_xla, projective_warp_xla_jit, translate_xla
+
+from .test_tensor_layer import np_channel_to_flat, np_translate
+
+pytestmark = pytest.mark.contracts
+
+
+class FlatTranslate(keras.layers.Layer):
+    """Channel patches + channel offsets -> patches translated by their offsets, flat layout."""
+
+    def build(self, images_shape, offsets_shape):
+        self.scale = self.add_weight(shape=(), initializer="ones", name="scale")
+
+    @contract
+    def call(
+        self, images: Float[tf.Tensor, "B N N C"], offsets: Float[tf.Tensor, "B 1 2 C"]
+    ) -> Float[tf.Tensor, "B*C N N 1"]:
+        return translate_xla(h._channel_to_flat(images), h.flatten_offsets(offsets)) * self.scale
+
+
+def _data(b=10, n=12, c=4, seed=0):
+    rng = np.random.default_rng(seed)
+    images = rng.standard_normal((b, n, n, c)).astype("float32")
+    offsets = rng.uniform(-3, 3, (b, 1, 2, c)).astype("float32")
+    flat = np_channel_to_flat(images)
+    expected = np_translate(flat, np.transpose(offsets, (0, 3, 2, 1)).reshape(-1, 2)).astype("float32")
+    return images, offsets, expected
+
+
+def _model(n=12, c=4):
+    images = keras.Input((n, n, c))
+    offsets = keras.Input((1, 2, c))
+    return keras.Model([images, offsets], FlatTranslate()(images, offsets))
+
+
+def test_reference_of_the_reference():
+    """The per-row reference equals translating patch c of group b by offset c of group b."""
+    images, offsets, expected = _data(b=2, c=4)
+    for b in range(2):
+        for c in range(4):
+            one = np_translate(images[b : b + 1, :, :, c : c + 1], offsets[b, 0, :, c][None])[0]
+            np.testing.assert_allclose(expected[b * 4 + c], one, atol=1e-6)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 10])
+def test_inside_a_functional_model_predict(batch_size):
+    images, offsets, expected = _data()
+    out = _model().predict([images, offsets], batch_size=batch_size, verbose=0)
+    # predict concatenates per-batch outputs of B*C rows: the group-major order is kept overall.
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_inside_fit_the_layer_output_equals_the_reference(jit):
+    images, offsets, expected = _data()
+    model = _model()
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mse", jit_compile=jit)
+    groups = tf.data.Dataset.from_tensor_slices(((images, offsets), expected.reshape(10, 4, 12, 12, 1)))
+    data = groups.batch(4).map(lambda x, y: (x, tf.reshape(y, [-1, 12, 12, 1])))
+    history = model.fit(data, epochs=1, verbose=0, shuffle=False)
+    assert history.history["loss"][0] < 1e-10  # the loss inside fit compares with the reference
+    np.testing.assert_allclose(model.predict([images, offsets], batch_size=4, verbose=0), expected, atol=1e-5)
+
+
+class TestBackendSwitch:
+    @pytest.fixture(autouse=True)
+    def clean(self, monkeypatch):
+        monkeypatch.delenv(translation.ENV_VAR, raising=False)
+        monkeypatch.setitem(params.cfg, "use_xla_translate", None)
+
+    def test_default_is_xla(self):
+        assert h.should_use_xla() == translation.BackendDecision(True, "default", "eager")
+
+    @pytest.mark.parametrize("raw, expected", [("0", False), ("false", False), ("no", False), ("1", True), ("yes", True)])
+    def test_environment_wins(self, monkeypatch, raw, expected):
+        monkeypatch.setenv(translation.ENV_VAR, raw)
+        params.cfg["use_xla_translate"] = not expected
+        decision = h.should_use_xla()
+        assert decision.use_xla is expected
+        assert decision.source == f"environment USE_XLA_TRANSLATE={raw!r}"
+
+    def test_params_cfg_is_next(self):
+        params.cfg["use_xla_translate"] = False
+        assert h.should_use_xla().source == "params.cfg['use_xla_translate']"
+        assert not h.should_use_xla().use_xla
+
+    def test_bad_environment_value_is_named(self, monkeypatch):
+        monkeypatch.setenv(translation.ENV_VAR, "maybe")
+        with pytest.raises(ValueError, match="USE_XLA_TRANSLATE must be one of .*received: USE_XLA_TRANSLATE='maybe'"):
+            h.should_use_xla()
+
+    def test_each_traced_function_records_its_decision(self, monkeypatch):
+        monkeypatch.setenv(translation.ENV_VAR, "0")
+
+        @tf.function
+        def shift_for_the_record(x, t):
+            return h.translate(x, t)
+
+        del translation.DECISIONS[:]
+        shift_for_the_record(tf.zeros([2, 4, 4, 1]), tf.zeros([2, 2]))
+        (decision,) = translation.DECISIONS
+        assert decision.use_xla is False and "shift_for_the_record" in decision.graph
+
+    def test_bad_backend_argument(self):
+        with pytest.raises(ValueError, match="received: backend='cuda'"):
+            h.translate(tf.zeros([1, 4, 4, 1]), tf.zeros([1, 2]), backend="cuda")
+
+
+def _v3(images, transforms, interpolation, fill_mode):
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3], fill_value=0.0,
+        interpolation=interpolation.upper(), fill_mode={"zeros": "CONSTANT", "edge": "NEAREST"}[fill_mode],
+    )
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+@pytest.mark.parametrize("fill_mode", ["zeros", "edge"])
+def test_general_warp_agrees_with_v3(interpolation, fill_mode):
+    rng = np.random.default_rng(9)
+    images = tf.constant(rng.standard_normal((4, 17, 13, 2)).astype("float32"))
+    angle = rng.uniform(-0.4, 0.4, 4)
+    scale = rng.uniform(0.8, 1.25, 4)
+    transforms = np.zeros((4, 8), "float32")
+    transforms[:, 0], transforms[:, 1] = scale * np.cos(angle), -scale * np.sin(angle)
+    transforms[:, 3], transforms[:, 4] = scale * np.sin(angle), scale * np.cos(angle)
+    transforms[:, 2], transforms[:, 5] = rng.uniform(-4, 4, 4), rng.uniform(-4, 4, 4)
+    transforms[:, 6:] = rng.uniform(-1e-3, 1e-3, (4, 2))
+    expected = _v3(images, tf.constant(transforms), interpolation, fill_mode).numpy()
+    got = projective_warp_xla_jit(images, tf.constant(transforms), interpolation, fill_mode).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_general_warp_float64_and_complex():
+    rng = np.random.default_rng(4)
+    re = rng.standard_normal((2, 9, 9, 1))
+    transforms = tf.constant([[1, 0, -1.5, 0, 1, 2.25, 0, 0]] * 2, tf.float32)
+    f64 = projective_warp_xla(tf.constant(re), transforms).numpy()
+    np.testing.assert_allclose(f64, np_translate(re, np.array([[1.5, -2.25]] * 2)), atol=1e-12)
+    z = projective_warp_xla(tf.complex(tf.constant(re), tf.constant(2 * re)), transforms).numpy()
+    np.testing.assert_allclose(z.imag, 2 * f64, atol=1e-12)
+    with pytest.raises(ValueError, match="received: interpolation='cubic'"):
+        projective_warp_xla(tf.constant(re), transforms, interpolation="cubic")
+
+
+def test_stitching_does_not_depend_on_chunking_or_order():
+    rng = np.random.default_rng(8)
+    patches = rng.standard_normal((23, 16, 16, 1)).astype("float32")
+    positions = rng.uniform(8, 40, (23, 1, 2, 1)).astype("float32")
+    whole = h.reassemble_position(patches, positions, (48, 48), chunk=256).numpy()
+    order = rng.permutation(23)
+    chunked = h.reassemble_position(patches[order], positions[order], (48, 48), chunk=5).numpy()
+    np.testing.assert_allclose(chunked, whole, atol=1e-5)
+
+
+PUBLIC = [
+    "_channel_to_flat", "_flat_to_channel", "flatten_offsets", "unflatten_offsets", "repeat_per_patch",
+    "translate", "translate_core", "translate_v3", "pad_patches", "trim_reconstruction",
+    "reassemble_patches_position_real", "extract_patches_position",
+]
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_every_public_tensor_function_is_contracted(name):
+    assert hasattr(getattr(h, name), "__contract__"), name
+
+
+def test_stitching_is_contracted_inside():
+    with pytest.raises(Exception, match="P 1 2 1"):
+        h.reassemble_position(np.zeros((3, 16, 16, 1), "float32"), np.zeros((3, 2), "float32"), (32, 32))
