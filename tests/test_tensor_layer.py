@@ -119,7 +119,7 @@ def test_gradients():
     np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-6)
 
 
-@given(dims=stack_dims(max_batch=6, n_range=(8, 24)), seed=st.integers(0, 2**31))
+@given(dims=stack_dims(), seed=st.integers(0, 2**31))
 def test_flat_translation_matches_per_patch_reference_in_graph_modes(dims, seed):
     rng = np.random.default_rng(seed)
     b, n, c = dims["B"], dims["N"], dims["C"]
@@ -139,7 +139,7 @@ def test_flat_translation_matches_per_patch_reference_in_graph_modes(dims, seed)
         np.testing.assert_allclose(fn(tf.constant(images), tf.constant(offsets)).numpy(), expected, atol=1e-5)
 
 
-@given(dims=stack_dims(max_batch=5, n_range=(8, 20), max_offset_range=(1.0, 6.0)), seed=st.integers(0, 2**31))
+@given(dims=stack_dims(max_offset_range=(1.0, 8.0)), seed=st.integers(0, 2**31))
 def test_reassembly_of_a_common_object_and_extraction_round_trip(dims, seed):
     """Patches cut from one object at integer offsets: the canvas is the object, extraction gives them back."""
     rng = np.random.default_rng(seed)
@@ -173,6 +173,11 @@ def test_batch_invariance_of_reassembly_and_extraction():
     for i in range(7):
         alone = h.reassemble_patches_position_real(tf.constant(patches[i : i + 1]), tf.constant(offsets[i : i + 1]), 24)
         np.testing.assert_allclose(alone.numpy()[0], whole[i], atol=1e-6)
+    cut = h.extract_patches_position(tf.constant(whole), tf.constant(offsets), 16).numpy().reshape(7, 4, 16, 16, 1)
+    cut_shuffled = h.extract_patches_position(tf.constant(whole[order]), tf.constant(offsets[order]), 16).numpy()
+    np.testing.assert_allclose(cut_shuffled.reshape(7, 4, 16, 16, 1), cut[order], atol=1e-6)
+    alone = h.extract_patches_position(tf.constant(whole[3:4]), tf.constant(offsets[3:4]), 16).numpy()
+    np.testing.assert_allclose(alone, cut[3], atol=1e-6)
 
 
 def test_stitching_identical_overlapping_patches_reproduces_their_value():
