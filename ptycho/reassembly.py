@@ -106,9 +106,10 @@ def reassemble_patches_position_real(
 def _divide(total: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
     """``total / weight`` where weight > 0, else 0 (no patch reached that pixel)."""
     covered = weight > 1e-6
-    safe = tf.where(covered, weight, tf.ones_like(weight))
-    ratio = total / tf.cast(safe, total.dtype)
-    return tf.where(covered, ratio, tf.zeros_like(ratio))
+    inverse = tf.where(covered, 1.0 / tf.where(covered, weight, tf.ones_like(weight)), tf.zeros_like(weight))
+    if total.dtype.is_complex:  # tf.complex, not tf.cast: its gradient keeps the real part without a warning
+        inverse = tf.complex(inverse, tf.zeros_like(inverse))
+    return total * inverse
 
 
 @contract

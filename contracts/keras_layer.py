@@ -1,0 +1,52 @@
+"""Keras integration: contracts that also hold while a functional model is being built.
+
+Keras 3 builds a functional model without running ``call`` when a layer defines
+``compute_output_shape``; a contract on ``call`` would then first be checked at ``fit`` time.
+``ContractedLayer`` checks the symbolic inputs against ``call``'s contract and the shape that
+``compute_output_shape`` promises against its return spec, at construction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from ._check import Call, argument_values
+from ._mode import get_mode
+from ._spec import FunctionSpec
+
+
+def _spec_of(layer: keras.layers.Layer) -> FunctionSpec | None:
+    return getattr(type(layer).call, "__contract__", None)
+
+
+class ContractedLayer(keras.layers.Layer):
+    """A layer whose contracted ``call`` is also checked on Keras symbolic tensors.
+
+    ``output_dtype``: the dtype of the output when it is not the layer's compute dtype (e.g.
+    ``"complex64"``); the output shape always comes from ``compute_output_shape``.
+    """
+
+    output_dtype: str | None = None
+
+    def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
+        fspec = _spec_of(self)
+        if fspec is None or get_mode() == "off":
+            return super().compute_output_spec(*args, **kwargs)
+        call = Call(fspec, "static")
+        values = [call.bind(fspec.params[k].name, fspec.params[k].spec, x)
+                  for k, x in argument_values(fspec, (self, *args), kwargs)]
+        waiting = [v for v in values if not call.evaluate(v)]
+        if self.output_dtype is None:
+            out = super().compute_output_spec(*args, **kwargs)
+        else:
+            shapes = [tuple(a.shape) for a in args]
+            out = keras.KerasTensor(self.compute_output_shape(*shapes), dtype=self.output_dtype)
+        outs = list(out) if fspec.returns_tuple else [out]
+        labels = ["return value"] if not fspec.returns_tuple else [f"return value [{i}]" for i in range(len(outs))]
+        checked = [call.bind(f"{label} (compute_output_shape of {type(self).__name__})", spec, o)
+                   for label, spec, o in zip(labels, fspec.returns, outs)]
+        for v in checked + waiting:
+            call.evaluate(v, final=True)
+        return out

@@ -1,0 +1,1 @@
+"""Explicit, validated configuration (``config.py``)."""

@@ -1,0 +1,247 @@
+"""The PINN's physics layers: each closed over its own config, contracted, serialisable.
+
+Every layer's ``compute_output_shape`` depends only on the input shape and the layer's settings,
+keeps the batch dim (``B*C`` where the flat layout begins), and is checked against ``call``'s
+contract while the model is built (``contracts.keras_layer.ContractedLayer``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+from jaxtyping import Complex, Float
+
+from contracts import contract
+from contracts.keras_layer import ContractedLayer
+
+from .layouts import _flat_to_channel
+from .reassembly import extract_patches_position, reassemble_patches_position_real, trim_reconstruction
+
+PACKAGE = "ptycho"
+
+
+def _times(a: int | None, b: int) -> int | None:
+    return None if a is None else a * b
+
+
+def _check_backend(backend: str) -> str:
+    if backend not in ("xla", "v3"):
+        raise ValueError(f"backend must be 'xla' or 'v3'; received: backend={backend!r}")
+    return backend
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class IntensityScale(ContractedLayer):
+    """Divides (``inverse=False``) or multiplies (``inverse=True``) by ``exp(log_scale)``, a trainable weight."""
+
+    def __init__(self, initial_scale: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        if not initial_scale > 0:
+            raise ValueError(f"IntensityScale: initial_scale must be > 0; received: initial_scale={initial_scale!r}")
+        self.initial_scale = float(initial_scale)
+        self.log_scale = self.add_weight(
+            shape=(), name="log_scale", trainable=True,
+            initializer=keras.initializers.Constant(math.log(self.initial_scale)),
+        )
+
+    @contract
+    def call(self, x: Float[tf.Tensor, "B N N C"], inverse: bool = False) -> Float[tf.Tensor, "B N N C"]:
+        factor = tf.exp(self.log_scale)
+        return x * factor if inverse else x / factor
+
+    def compute_output_shape(self, x_shape):
+        return tuple(x_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "initial_scale": self.initial_scale}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class CombineComplex(ContractedLayer):
+    """Amplitude and phase on the central N/2 box -> complex patches ``(B, N, N, C)``, zero outside."""
+
+    output_dtype = "complex64"
+
+    def __init__(self, N: int, **kwargs):
+        super().__init__(**kwargs)
+        self.N = int(N)
+
+    @contract
+    def call(
+        self, amplitude: Float[tf.Tensor, "B H H C"], phase: Float[tf.Tensor, "B H H C"]
+    ) -> Complex[tf.Tensor, "B N N C"]:
+        pad = (self.N - amplitude.shape[1]) // 2
+        patch = tf.complex(amplitude * tf.cos(phase), amplitude * tf.sin(phase))
+        return tf.pad(patch, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+
+    def compute_output_shape(self, amplitude_shape, phase_shape):
+        return (amplitude_shape[0], self.N, self.N, amplitude_shape[3])
+
+
+    def get_config(self):
+        return {**super().get_config(), "N": self.N}
+
+
+class _Translating(ContractedLayer):
+    """A layer that translates; under ``backend="xla"`` its work runs as one XLA-compiled function."""
+
+    def __init__(self, backend: str = "xla", **kwargs):
+        super().__init__(**kwargs)
+        self.backend = _check_backend(backend)
+        self._compiled = None
+
+    def _run(self, fn, *args):
+        if self.backend == "v3":
+            return fn(*args, backend="v3")
+        if self._compiled is None:
+            self._compiled = tf.function(lambda *a: fn(*a, backend="xla"), jit_compile=True, autograph=False)
+        return self._compiled(*args)
+
+    def get_config(self):
+        return {**super().get_config(), "backend": self.backend}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ReassemblePatchesLayer(_Translating):
+    """Channel patches + offsets -> one overlap-averaged canvas per group ``(B, M, M, 1)``."""
+
+    output_dtype = "complex64"
+
+    def __init__(self, padded_size: int, backend: str = "xla", **kwargs):
+        super().__init__(backend=backend, **kwargs)
+        self.padded_size = int(padded_size)
+
+    @contract
+    def call(
+        self, patches: Complex[tf.Tensor, "B N N C"], offsets: Float[tf.Tensor, "B 1 2 C"]
+    ) -> Complex[tf.Tensor, "B M M 1"]:
+        m = self.padded_size
+        return self._run(lambda p, o, backend: reassemble_patches_position_real(p, o, m, backend=backend), patches, offsets)
+
+    def compute_output_shape(self, patches_shape, offsets_shape):
+        return (patches_shape[0], self.padded_size, self.padded_size, 1)
+
+
+    def get_config(self):
+        return {**super().get_config(), "padded_size": self.padded_size}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ExtractPatchesPositionLayer(_Translating):
+    """Each group's canvas + offsets -> its C patches, flat layout ``(B*C, N, N, 1)``."""
+
+    output_dtype = "complex64"
+
+    def __init__(self, N: int, backend: str = "xla", **kwargs):
+        super().__init__(backend=backend, **kwargs)
+        self.N = int(N)
+
+    @contract
+    def call(
+        self, canvas: Complex[tf.Tensor, "B M M 1"], offsets: Float[tf.Tensor, "B 1 2 C"]
+    ) -> Complex[tf.Tensor, "B*C N N 1"]:
+        n = self.N
+        return self._run(lambda c, o, backend: extract_patches_position(c, o, n, backend=backend), canvas, offsets)
+
+    def compute_output_shape(self, canvas_shape, offsets_shape):
+        return (_times(canvas_shape[0], offsets_shape[3]), self.N, self.N, 1)
+
+
+    def get_config(self):
+        return {**super().get_config(), "N": self.N}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TrimReconstruction(ContractedLayer):
+    """The central N x N of each group's canvas: the object output ``(B, N, N, 1)``."""
+
+    output_dtype = "complex64"
+
+    def __init__(self, N: int, **kwargs):
+        super().__init__(**kwargs)
+        self.N = int(N)
+
+    @contract
+    def call(self, canvas: Complex[tf.Tensor, "B M M 1"]) -> Complex[tf.Tensor, "B N N 1"]:
+        return trim_reconstruction(canvas, self.N)
+
+    def compute_output_shape(self, canvas_shape):
+        return (canvas_shape[0], self.N, self.N, 1)
+
+
+    def get_config(self):
+        return {**super().get_config(), "N": self.N}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ProbeIllumination(ContractedLayer):
+    """Flat object patches times the probe (fixed; optionally times a disk mask of radius N/4)."""
+
+    output_dtype = "complex64"
+
+    def __init__(self, N: int, probe: np.ndarray | None = None, mask: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.N = int(N)
+        self.mask = bool(mask)
+        self.probe_real = self.add_weight(shape=(self.N, self.N), name="probe_real", trainable=False, initializer="zeros")
+        self.probe_imag = self.add_weight(shape=(self.N, self.N), name="probe_imag", trainable=False, initializer="zeros")
+        if probe is not None:
+            probe = np.asarray(probe)
+            if probe.shape != (self.N, self.N):
+                raise ValueError(f"ProbeIllumination: probe must be N x N = {self.N} x {self.N}; received: probe.shape={probe.shape}")
+            self.probe_real.assign(probe.real.astype("float32"))
+            self.probe_imag.assign(probe.imag.astype("float32"))
+
+    @contract
+    def call(self, patches: Complex[tf.Tensor, "R N N 1"]) -> Complex[tf.Tensor, "R N N 1"]:
+        probe = tf.complex(self.probe_real, self.probe_imag)
+        if self.mask:
+            from .probe import disk_mask
+
+            probe = probe * tf.cast(disk_mask(self.N), probe.dtype)
+        return patches * probe[None, :, :, None]
+
+    def compute_output_shape(self, patches_shape):
+        return tuple(patches_shape)
+
+
+    def get_config(self):
+        return {**super().get_config(), "N": self.N, "mask": self.mask}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class DiffractionAmplitude(ContractedLayer):
+    """Flat exit waves ``(B*C, N, N, 1)`` -> channel amplitudes ``sqrt(fftshift(|FFT2|^2) / N^2)`` ``(B, N, N, C)``."""
+
+    def __init__(self, channels: int, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = int(channels)
+
+    @contract
+    def call(self, waves: Complex[tf.Tensor, "B*C N N 1"]) -> Float[tf.Tensor, "B N N C"]:
+        n = waves.shape[1]
+        field = tf.signal.fft2d(waves[..., 0])
+        intensity = tf.signal.fftshift(tf.square(tf.abs(field)), axes=(1, 2)) / float(n * n)
+        return _flat_to_channel(tf.sqrt(intensity)[..., None], self.channels)
+
+    def compute_output_shape(self, waves_shape):
+        rows = waves_shape[0]
+        return (None if rows is None else rows // self.channels, waves_shape[1], waves_shape[2], self.channels)
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Square(ContractedLayer):
+    """Amplitude -> intensity."""
+
+    @contract
+    def call(self, amplitude: Float[tf.Tensor, "B N N C"]) -> Float[tf.Tensor, "B N N C"]:
+        return tf.square(amplitude)
+
+    def compute_output_shape(self, amplitude_shape):
+        return tuple(amplitude_shape)

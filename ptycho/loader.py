@@ -1,0 +1,103 @@
+"""``PtychoDataContainer``: grouped data, normalised, checked against a model, as tensors.
+
+Normalisation (PHYSICS.md): amplitudes are scaled so that the mean over groups and channels of
+``sum_pixels X^2`` is ``(N/2)^2``; the intensity scale ``s = sqrt(nphotons) / (N/2)`` then makes
+``s * X`` carry ``nphotons`` mean total counts per pattern. The model's input is ``s * X``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from .config.config import ModelConfig
+from .probe import validate_probe
+from .raw_data import GroupedData
+
+
+def intensity_scale(nphotons: float, N: int) -> float:
+    """``s = sqrt(nphotons) / (N/2)``."""
+    return float(np.sqrt(nphotons) / (N / 2))
+
+
+def normalise_amplitudes(diffraction: np.ndarray) -> np.ndarray:
+    """Scale so the mean over groups and channels of ``sum_pixels X^2`` equals ``(N/2)^2``."""
+    n = diffraction.shape[1]
+    energy = np.mean(np.sum(diffraction.astype(np.float64) ** 2, axis=(1, 2)))
+    if not np.isfinite(energy) or energy <= 0:
+        raise ValueError(f"normalise_amplitudes: the diffraction data has no signal (mean energy {energy!r})")
+    return (diffraction * (n / 2) / np.sqrt(energy)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class PtychoDataContainer:
+    """NumPy in, tensors out: ``X`` (n, N, N, C), ``Y`` complex, ``coords`` (n, 1, 2, C), probe, offsets."""
+
+    X: np.ndarray  # normalised amplitudes
+    coords: np.ndarray  # relative offsets, channel layout
+    global_offsets: np.ndarray  # (n, 1, 2, 1) group centroids in object pixels
+    probe: np.ndarray  # (N, N) complex64
+    nphotons: float
+    Y: np.ndarray | None = None
+    nn_indices: np.ndarray | None = None
+
+    @classmethod
+    def from_grouped(
+        cls, grouped: GroupedData, probe: np.ndarray, nphotons: float, model: ModelConfig | None = None
+    ) -> "PtychoDataContainer":
+        """Normalise ``grouped`` and, given the model's config, refuse data it cannot hold."""
+        n = grouped.diffraction.shape[1]
+        if model is not None:
+            check_against_model(grouped, model)
+        return cls(
+            X=normalise_amplitudes(grouped.diffraction),
+            coords=grouped.coords_relative.astype(np.float32),
+            global_offsets=grouped.coords_offsets.astype(np.float32),
+            probe=validate_probe(probe, n),
+            nphotons=float(nphotons),
+            Y=grouped.Y,
+            nn_indices=grouped.nn_indices,
+        )
+
+    @property
+    def N(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def gridsize(self) -> int:
+        return int(round(np.sqrt(self.X.shape[-1])))
+
+    @property
+    def intensity_scale(self) -> float:
+        return intensity_scale(self.nphotons, self.N)
+
+    def __len__(self) -> int:
+        return int(self.X.shape[0])
+
+    def inputs(self) -> list[tf.Tensor]:
+        """The model's inputs ``[s * X, coords]``."""
+        return [tf.constant(self.X * self.intensity_scale), tf.constant(self.coords)]
+
+    def as_dataset(self, batch_size: int, shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
+        """``((s*X, coords), (s*X, (s*X)^2))``: inputs, then amplitude and intensity targets."""
+        scaled = (self.X * self.intensity_scale).astype(np.float32)
+        data = tf.data.Dataset.from_tensor_slices(((scaled, self.coords), (scaled, scaled**2)))
+        if shuffle:
+            data = data.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
+        return data.batch(batch_size)
+
+
+def check_against_model(grouped: GroupedData, model: ModelConfig) -> None:
+    """Data gridsize, N and offsets must fit the model; nothing is clipped to make them fit."""
+    n, c = grouped.diffraction.shape[1], grouped.diffraction.shape[-1]
+    if n != model.N:
+        raise ValueError(f"data N={n} differs from the model's N={model.N}")
+    if c != model.C:
+        raise ValueError(f"data has C={c} patches per group (gridsize {int(round(np.sqrt(c)))}); "
+                         f"the model expects C={model.C} (gridsize {model.gridsize})")
+    worst = float(np.max(np.abs(grouped.coords_relative))) if grouped.coords_relative.size else 0.0
+    if worst > model.max_offset:
+        raise ValueError(f"a relative offset of {worst:.3g} px exceeds the model's max_offset={model.max_offset:g} px; "
+                         f"build the model with max_offset >= {np.ceil(worst):g} (canvas M grows with it)")

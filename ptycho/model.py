@@ -1,0 +1,145 @@
+"""The physics-informed autoencoder (PtychoPINN's architecture, PHYSICS.md), built fresh on every call.
+
+Inputs ``[X (B, N, N, C), coords (B, 1, 2, C)]`` where ``X`` is the diffraction amplitude times the
+intensity scale. Outputs: object ``(B, N, N, 1)`` complex64, predicted amplitude ``(B, N, N, C)``,
+predicted intensity ``(B, N, N, C)``. No module state: two models never share a variable.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any, NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import custom_layers as L
+from .config.config import ModelConfig, TrainingConfig
+from .loader import intensity_scale
+from .probe import get_default_probe, validate_probe
+from .translation import resolve_backend
+
+OUTPUTS = ("object", "pred_amplitude", "pred_intensity")
+
+
+def poisson_nll(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+    """Mean of ``lambda - k log(lambda + eps)``: k counts (target), lambda predicted intensity; finite at lambda = 0."""
+    eps = 1e-6
+    return tf.reduce_mean(y_pred - y_true * tf.math.log(y_pred + eps))
+
+
+def amplitude_mae(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_mean(tf.abs(y_pred - y_true))
+
+
+def _filters(N: int, scale: int) -> tuple[list[int], list[int]]:
+    levels = int(math.log2(N // 8))  # bottleneck 8 x 8
+    encoder = [scale * 32 * 2**i for i in range(levels)]
+    return encoder, encoder[-2::-1]
+
+
+def _encoder(x: Any, filters: list[int]) -> Any:
+    for f in filters:
+        x = keras.layers.Conv2D(f, 3, padding="same", activation="relu")(x)
+        x = keras.layers.Conv2D(f, 3, padding="same", activation="relu")(x)
+        x = keras.layers.MaxPooling2D(2)(x)
+    return x
+
+
+def _decoder(x: Any, filters: list[int], channels: int, activation: str, name: str) -> Any:
+    for f in filters:
+        x = keras.layers.Conv2D(f, 3, padding="same", activation="relu")(x)
+        x = keras.layers.Conv2D(f, 3, padding="same", activation="relu")(x)
+        x = keras.layers.UpSampling2D(2, interpolation="nearest")(x)
+    x = keras.layers.Conv2D(channels, 3, padding="same", activation=activation, name=f"{name}_head")(x)
+    return x
+
+
+def create_model_with_gridsize(
+    gridsize: int,
+    N: int,
+    translate_backend: str | None = None,
+    *,
+    n_filters_scale: int = 2,
+    max_offset: float = 7.0,
+    probe: np.ndarray | None = None,
+    probe_mask: bool = False,
+    nphotons: float = 1e9,
+) -> tuple[keras.Model, keras.Model]:
+    """``(autoencoder, diffraction_to_obj)``: a new model on every call.
+
+    ``translate_backend``: "xla" or "v3"; None decides now from ``USE_XLA_TRANSLATE``, then
+    ``params.cfg['use_xla_translate']``, then XLA. The choice is recorded as
+    ``autoencoder.translate_backend``.
+    """
+    config = ModelConfig(N=N, gridsize=gridsize, n_filters_scale=n_filters_scale, max_offset=max_offset,
+                         probe_mask=probe_mask, translate_backend=translate_backend)  # type: ignore[arg-type]
+    backend = resolve_backend(translate_backend or "auto")
+    c, m = config.C, config.padded_size
+    probe = get_default_probe(N) if probe is None else validate_probe(probe, N)
+
+    diffraction = keras.Input((N, N, c), name="diffraction")
+    coords = keras.Input((1, 2, c), name="coords")
+    scale = L.IntensityScale(intensity_scale(nphotons, N), name="intensity_scale")
+    encoded = _encoder(scale(diffraction), _filters(N, n_filters_scale)[0])
+    up = _filters(N, n_filters_scale)[1]
+    amplitude = _decoder(encoded, up, c, "sigmoid", "amplitude")
+    phase_raw = _decoder(encoded, up, c, "tanh", "phase")
+    phase = keras.layers.Rescaling(math.pi, name="phase")(phase_raw)
+    patches = L.CombineComplex(N, name="patches")(amplitude, phase)
+    canvas = L.ReassemblePatchesLayer(m, backend=backend, name="reassemble")(patches, coords)
+    obj = L.TrimReconstruction(N, name="object")(canvas)
+    flat = L.ExtractPatchesPositionLayer(N, backend=backend, name="extract")(canvas, coords)
+    waves = L.ProbeIllumination(N, probe=probe, mask=probe_mask, name="illumination")(flat)
+    predicted = L.DiffractionAmplitude(c, name="diffraction_amplitude")(waves)
+    amplitude_out = scale(predicted, inverse=True)
+    amplitude_out = keras.layers.Identity(name="pred_amplitude")(amplitude_out)
+    intensity_out = L.Square(name="pred_intensity")(amplitude_out)
+
+    autoencoder = keras.Model([diffraction, coords], [obj, amplitude_out, intensity_out], name="autoencoder")
+    diffraction_to_obj = keras.Model([diffraction, coords], obj, name="diffraction_to_obj")
+    autoencoder.translate_backend = backend
+    autoencoder.model_config = replace(config, translate_backend=backend)
+    diffraction_to_obj.translate_backend = backend
+    return autoencoder, diffraction_to_obj
+
+
+class CompiledModel(NamedTuple):
+    """The autoencoder and object models, and ``trainer``: the autoencoder's layers with the one
+    output the loss is on, compiled (Keras needs a target for every output it was compiled with)."""
+
+    autoencoder: keras.Model
+    diffraction_to_obj: keras.Model
+    trainer: keras.Model
+
+
+def training_model(
+    autoencoder: keras.Model, loss: str, learning_rate: float = 1e-3, jit_compile: bool = False
+) -> keras.Model:
+    """Adam on Poisson NLL of the intensity (``"nll"``) or MAE of the amplitude (``"mae"``).
+
+    Shares every layer (so every weight) with ``autoencoder``; its target is ``(s X)^2`` for
+    ``"nll"`` and ``s X`` for ``"mae"`` (``loader.PtychoDataContainer.as_dataset``).
+    """
+    if loss == "nll":
+        output, fn = "pred_intensity", poisson_nll
+    elif loss == "mae":
+        output, fn = "pred_amplitude", amplitude_mae
+    else:
+        raise ValueError(f"loss must be 'nll' or 'mae'; received: loss={loss!r}")
+    trainer = keras.Model(autoencoder.inputs, autoencoder.get_layer(output).output, name=f"trainer_{loss}")
+    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=fn, jit_compile=jit_compile)
+    return trainer
+
+
+def create_compiled_model(config: TrainingConfig, probe: np.ndarray | None = None) -> CompiledModel:
+    """A fresh model for ``config`` (its gridsize, N, backend and nphotons) with its trainer."""
+    model = config.model
+    assert model is not None
+    autoencoder, diffraction_to_obj = create_model_with_gridsize(
+        model.gridsize, model.N, model.translate_backend, n_filters_scale=model.n_filters_scale,
+        max_offset=model.max_offset, probe=probe, probe_mask=model.probe_mask, nphotons=config.nphotons,
+    )
+    return CompiledModel(autoencoder, diffraction_to_obj, training_model(autoencoder, config.loss, config.learning_rate))

@@ -1,0 +1,44 @@
+"""The default illumination: a smooth, disk-like (Airy-like) probe of N x N pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+
+def get_default_probe(N: int, radius: float | None = None, softness: float = 1.5) -> np.ndarray:
+    """A disk of ``radius`` (default N/4) blurred by a Gaussian of ``softness`` px, complex64.
+
+    Normalised to ``sum |P|^2 = (N/2)^2``: the loader scales the data to a mean pattern energy of
+    ``(N/2)^2``, so an object of amplitude ~1 under this probe matches the data's scale and the
+    network's sigmoid amplitude stays in range. Centred at pixel ((N-1)/2, (N-1)/2), the patch
+    centre of shared/CONVENTIONS.md.
+    """
+    if not isinstance(N, int) or N < 8:
+        raise ValueError(f"get_default_probe: N must be an int >= 8; received: N={N!r}")
+    radius = N / 4 if radius is None else radius
+    if not 0 < radius <= N / 2:
+        raise ValueError(f"get_default_probe: radius must be in (0, N/2]; received: radius={radius!r}, N={N}")
+    centre = (N - 1) / 2
+    y, x = np.mgrid[:N, :N]
+    disk = ((x - centre) ** 2 + (y - centre) ** 2 <= radius**2).astype(np.float64)
+    smooth = ndimage.gaussian_filter(disk, softness)
+    return (smooth * (N / 2) / np.sqrt(np.sum(smooth**2))).astype(np.complex64)
+
+
+def disk_mask(N: int, radius: float | None = None) -> np.ndarray:
+    """1 inside a disk of ``radius`` (default N/4) around the patch centre, else 0 (float32)."""
+    radius = N / 4 if radius is None else radius
+    centre = (N - 1) / 2
+    y, x = np.mgrid[:N, :N]
+    return ((x - centre) ** 2 + (y - centre) ** 2 <= radius**2).astype(np.float32)
+
+
+def validate_probe(probe: np.ndarray, N: int) -> np.ndarray:
+    """The probe as complex64, refused unless it is a finite N x N array."""
+    probe = np.asarray(probe)
+    if probe.shape != (N, N):
+        raise ValueError(f"probe must be N x N = {N} x {N}; received: probe.shape={probe.shape}")
+    if not np.all(np.isfinite(probe)):
+        raise ValueError("probe has non-finite values")
+    return probe.astype(np.complex64)

@@ -1,0 +1,98 @@
+"""Training, inference and stitching.
+
+``train`` fits a fresh model to a ``PtychoDataContainer``; ``reconstruct`` predicts every group's
+object patch and stitches them into the full object at the groups' centroids
+(``tf_helper.reassemble_position``); ``train_eval`` does both and writes the history.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from .config.config import TrainingConfig
+from .loader import PtychoDataContainer
+from .model import CompiledModel, create_compiled_model
+from .reassembly import reassemble_position
+
+log = logging.getLogger(__name__)
+
+
+class _LogProgress(keras.callbacks.Callback):
+    """One log line per epoch (progress without a terminal progress bar)."""
+
+    def __init__(self, total: int) -> None:
+        super().__init__()
+        self.total = total
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        values = ", ".join(f"{k}={v:.6g}" for k, v in (logs or {}).items())
+        log.info("epoch %d/%d: %s", epoch + 1, self.total, values)
+
+
+@dataclass
+class TrainResult:
+    model: CompiledModel
+    history: dict[str, list[float]]
+
+
+def train(
+    data: PtychoDataContainer, config: TrainingConfig, validation: PtychoDataContainer | None = None,
+    callbacks: list[Any] | None = None,
+) -> TrainResult:
+    """Build a fresh model for ``config`` and fit it on ``data``; the data must fit the model."""
+    model_config = config.model
+    assert model_config is not None
+    if data.N != model_config.N or data.gridsize != model_config.gridsize:
+        raise ValueError(f"data has N={data.N}, gridsize={data.gridsize}; the model has N={model_config.N}, "
+                         f"gridsize={model_config.gridsize}")
+    worst = float(np.max(np.abs(data.coords))) if len(data) else 0.0
+    if worst > model_config.max_offset:
+        raise ValueError(f"a relative offset of {worst:.3g} px exceeds the model's max_offset={model_config.max_offset:g} px")
+    compiled = create_compiled_model(config, probe=data.probe)
+    target = 1 if config.loss == "nll" else 0  # as_dataset targets: (amplitude, intensity)
+
+    def pick(dataset: Any) -> Any:
+        return dataset.map(lambda x, y: (x, y[target]))
+
+    fit_callbacks = [
+        keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2, min_lr=1e-4),
+        keras.callbacks.EarlyStopping(monitor="loss", patience=3),
+        _LogProgress(config.nepochs),
+        *(callbacks or []),
+    ]
+    history = compiled.trainer.fit(
+        pick(data.as_dataset(config.batch_size, shuffle=True, seed=config.seed)),
+        validation_data=None if validation is None else pick(validation.as_dataset(config.batch_size)),
+        epochs=config.nepochs, verbose=0, shuffle=False, callbacks=fit_callbacks,
+    )
+    clean = {k: [float(v) for v in values] for k, values in history.history.items()}
+    return TrainResult(compiled, clean)
+
+
+def reconstruct(
+    diffraction_to_obj: keras.Model, data: PtychoDataContainer, object_shape: tuple[int, int], batch_size: int = 32
+) -> np.ndarray:
+    """Predict every group's object patch and stitch them into the full object ``(H, W)`` complex."""
+    patches = diffraction_to_obj.predict(data.inputs(), batch_size=batch_size, verbose=0)
+    return reassemble_position(patches, data.global_offsets, object_shape).numpy()
+
+
+def train_eval(
+    train_data: PtychoDataContainer, test_data: PtychoDataContainer, config: TrainingConfig,
+    object_shape: tuple[int, int], output_dir: str | Path | None = None,
+) -> tuple[TrainResult, np.ndarray]:
+    """Train, reconstruct the test data, and (with ``output_dir``) save ``history.json``."""
+    result = train(train_data, config)
+    stitched = reconstruct(result.model.diffraction_to_obj, test_data, object_shape, config.batch_size)
+    if output_dir is not None:
+        out = Path(output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "history.json").write_text(json.dumps(result.history, indent=2))
+    return result, stitched
