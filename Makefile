@@ -1,5 +1,5 @@
 # Two commands for a fresh machine; each sets itself up (virtual environment, install) first.
-#   make demo   - the main job
+#   make demo   - the main job: the shape trace of the default configuration
 #   make test   - the test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m contracts.demo
+	$(PY) diagnostics/trace_shapes.py trace
 
 test: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(PY) -m pytest

@@ -84,6 +84,7 @@ class Call:
         self.bindings: dict[str, _Bound] = {}
         self.variadic: dict[str, tuple[tuple[int | None, ...], str]] = {}
         self.deferred_ops: list[Any] = []
+        self.anchors: list[Any] = []  # graph tensors checked so far: guards run after them
         self.record = recording_active()
 
     # -- values -------------------------------------------------------------------------------
@@ -109,6 +110,8 @@ class Call:
         shape = x.shape
         static = None if shape.rank is None else tuple(shape.as_list())
         mode: ExecMode = "eager" if tf.executing_eagerly() else "graph"
+        if mode == "graph" and isinstance(x, tf.Tensor):
+            self.anchors.append(x)
         return _Value(argument, spec, x, mode, static)
 
     def _known(self) -> dict[str, int]:
@@ -271,7 +274,7 @@ class Call:
             function=self.fspec.label, qualname=self.fspec.qualname, argument=v.argument,
             axis=axis, dim=dim, expected=source, spec=v.spec.annotation, layout=v.spec.layout,
         )
-        self.deferred_ops.append(emit_equal(actual_t, expected_t, check))
+        self.deferred_ops.append(emit_equal(actual_t, expected_t, check, self.anchors))
 
     def _swapped(self, v: _Value, axis: int) -> tuple[int, int] | None:
         """Another axis j whose actual size is what this axis expects, and vice versa."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from ._errors import ShapeContractError
+from ._errors import ShapeContractError, Violation
 
 _SCOPE_RE = re.compile(r"shape_contract_(\d+)")
 _RESHAPE_RE = re.compile(r"tensor with (\d+) values, but the requested shape has (\d+)")
@@ -60,11 +60,17 @@ def _scope_name(key: int, check: DeferredCheck) -> str:
     return _UNSAFE.sub("_", ".".join(parts))
 
 
-def emit_equal(actual: tf.Tensor, expected: tf.Tensor, check: DeferredCheck) -> tf.Operation:
-    """Ops (in the current graph) that fail when ``actual != expected``; returns the last one."""
+def emit_equal(
+    actual: tf.Tensor, expected: tf.Tensor, check: DeferredCheck, after: list | None = None
+) -> tf.Operation:
+    """Ops (in the current graph) that fail when ``actual != expected``; returns the last one.
+
+    ``after``: tensors the check must wait for. A check downstream of another contract's gated
+    output then cannot fail (or be compiled by XLA) before that contract's own check.
+    """
     key = next(_ids)
     _table[key] = check
-    with tf.name_scope(_scope_name(key, check)):
+    with tf.name_scope(_scope_name(key, check)), tf.control_dependencies(after or []):
         actual = tf.cast(actual, tf.int32)
         expected = tf.cast(expected, tf.int32)
         asserted = tf.debugging.assert_equal(actual, expected, message=check.describe())
@@ -98,7 +104,14 @@ def as_contract_error(exc: BaseException) -> ShapeContractError | None:
             f"  conflict:     dim {check.dim}: {sizes} (decided when the graph ran)",
         ]
     )
-    return ShapeContractError(message)
+    error = ShapeContractError(message)
+    error.violation = Violation(
+        kind="dim", function=check.function, argument=check.argument, expected=check.spec,
+        layout=check.layout, actual_type="?", actual_shape=None, detail=f"dim {check.dim}: {sizes}",
+        dim=check.dim, value=int(values.group(1)) if values else None,
+        bound_value=int(values.group(2)) if values else None, bound_source=check.expected,
+    )
+    return error
 
 
 @contextlib.contextmanager

@@ -33,20 +33,24 @@ class ContractedLayer(keras.layers.Layer):
     def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
         fspec = _spec_of(self)
         if fspec is None or get_mode() == "off":
-            return super().compute_output_spec(*args, **kwargs)
+            return self._output_spec(*args, **kwargs)
         call = Call(fspec, "static")
         values = [call.bind(fspec.params[k].name, fspec.params[k].spec, x)
                   for k, x in argument_values(fspec, (self, *args), kwargs)]
         waiting = [v for v in values if not call.evaluate(v)]
-        if self.output_dtype is None:
-            out = super().compute_output_spec(*args, **kwargs)
-        else:
-            shapes = [tuple(a.shape) for a in args]
-            out = keras.KerasTensor(self.compute_output_shape(*shapes), dtype=self.output_dtype)
+        out = self._output_spec(*args, **kwargs)
         outs = list(out) if fspec.returns_tuple else [out]
         labels = ["return value"] if not fspec.returns_tuple else [f"return value [{i}]" for i in range(len(outs))]
         checked = [call.bind(f"{label} (compute_output_shape of {type(self).__name__})", spec, o)
                    for label, spec, o in zip(labels, fspec.returns, outs)]
         for v in checked + waiting:
             call.evaluate(v, final=True)
+        for v in values + checked:
+            call.finish(v)
         return out
+
+    def _output_spec(self, *args: Any, **kwargs: Any) -> Any:
+        if self.output_dtype is None:
+            return super().compute_output_spec(*args, **kwargs)
+        shapes = [tuple(a.shape) for a in args]
+        return keras.KerasTensor(self.compute_output_shape(*shapes), dtype=self.output_dtype)

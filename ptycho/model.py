@@ -76,7 +76,7 @@ def create_model_with_gridsize(
     """
     config = ModelConfig(N=N, gridsize=gridsize, n_filters_scale=n_filters_scale, max_offset=max_offset,
                          probe_mask=probe_mask, translate_backend=translate_backend)  # type: ignore[arg-type]
-    backend = resolve_backend(translate_backend or "auto")
+    backend = resolve_backend(translate_backend or "auto")  # type: ignore[arg-type]
     c, m = config.C, config.padded_size
     probe = get_default_probe(N) if probe is None else validate_probe(probe, N)
 

@@ -80,11 +80,11 @@ class RawData:
         return np.stack([self.xcoords, self.ycoords], axis=1)
 
     def to_file(self, path: str | Path) -> None:
-        arrays = {"xcoords": self.xcoords, "ycoords": self.ycoords, "diff3d": self.diff3d,
+        arrays: dict[str, np.ndarray] = {"xcoords": self.xcoords, "ycoords": self.ycoords, "diff3d": self.diff3d,
                   "probeGuess": self.probeGuess, "scan_index": self.scan_index}
         if self.objectGuess is not None:
             arrays["objectGuess"] = self.objectGuess
-        np.savez_compressed(path, **arrays)
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]  # numpy stubs read **kwds as allow_pickle
 
     @classmethod
     def from_file(cls, path: str | Path) -> "RawData":

@@ -1,0 +1,1 @@
+"""Diagnostics for shape bugs in the ptycho stack: ``python diagnostics/trace_shapes.py --help``."""
