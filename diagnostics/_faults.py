@@ -47,7 +47,8 @@ def _flat_offsets() -> Iterator[None]:
     def call(self, patches, offsets):
         return original(self, patches, offsets[:, 0, :, 0])  # one [x, y] per group: (B, 2)
 
-    call.__contract__ = original.__contract__  # type: ignore[attr-defined]
+    if hasattr(original, "__contract__"):  # absent when PTYCHO_CONTRACTS=off
+        call.__contract__ = original.__contract__  # type: ignore[attr-defined]
 
     with mock.patch.object(custom_layers.ReassemblePatchesLayer, "call", call):
         yield

@@ -133,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, KeyError) as e:
         print(f"trace_shapes: {e}", file=sys.stderr)
         return EXIT_INTERNAL
+    except Exception as e:  # an internal error: say what, exit 1
+        print(f"trace_shapes: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def _emit(args: argparse.Namespace, payload: dict, text: str) -> None:

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 from jaxtyping import Float
 
+import contracts
 from contracts import contract
 from ptycho import params
 from ptycho import tf_helper as h
@@ -181,3 +182,16 @@ def test_every_public_tensor_function_is_contracted(name):
 def test_stitching_is_contracted_inside():
     with pytest.raises(Exception, match="P 1 2 1"):
         h.reassemble_position(np.zeros((3, 16, 16, 1), "float32"), np.zeros((3, 2), "float32"), (32, 32))
+
+
+def test_why_translate_xla_needs_its_contract_under_xla():
+    """XLA runs a batched gather with mismatched batches silently (TF eager/graph raise); the contract refuses it."""
+    sig = [tf.TensorSpec([None, 5, 5, 1]), tf.TensorSpec([None, 5], tf.int32)]
+    raw_gather = tf.function(lambda a, b: tf.gather(a, b, axis=1, batch_dims=1), input_signature=sig, jit_compile=True)
+    assert raw_gather(tf.zeros([128, 5, 5, 1]), tf.zeros([32, 5], tf.int32)).shape == (32, 5, 5, 1)  # 96 rows dropped
+
+    translated = tf.function(translate_xla, input_signature=[tf.TensorSpec([None, 5, 5, 1]), tf.TensorSpec([None, 2])],
+                             jit_compile=True)
+    with pytest.raises(contracts.ShapeContractError, match="dim B: translations axis 0 is 32, images axis 0 is 128"):
+        with contracts.raising_contract_errors():
+            translated(tf.zeros([128, 5, 5, 1]), tf.zeros([32, 2]))
