@@ -18,6 +18,7 @@ PATTERNS: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(r"Dimensions must be equal, but are (\d+) and (\d+)"), "first dim", "second dim"),
     (re.compile(r"Incompatible shapes: \[([\d,\s]+)\] vs\. \[([\d,\s]+)\]"), "first shape", "second shape"),
     (re.compile(r"evenly divisible by (\d+) but is (\d+)"), "divisor", "size"),
+    (re.compile(r"Dimension must be (\d+) but is (\d+)"), "rank of the tensor", "rank the op expects"),
     (re.compile(r"Shapes \(([\d,\s]+)\) and \(([\d,\s]+)\) are incompatible"), "first shape", "second shape"),
     (re.compile(r"dim B: .* is (\d+), .* is (\d+)"), "actual", "expected"),
 ]

@@ -22,6 +22,7 @@ class Fault:
     description: str
     shows_at: str  # the boundary where the trace should first see it
     patch: Callable[[], contextlib.AbstractContextManager]
+    contracts_off: str = ""  # what TensorFlow does with PTYCHO_CONTRACTS=off (measured, TF 2.21)
 
 
 @contextlib.contextmanager
@@ -85,15 +86,21 @@ FAULTS: dict[str, Fault] = {
     f.name: f
     for f in (
         Fault("batch-merge", "reassembly merges the whole batch into one canvas once B*C >= 64",
-              "ReassemblePatchesLayer.call (return value)", _batch_merge),
+              "ReassemblePatchesLayer.call (return value)", _batch_merge,
+              "XLA backend: no error at all (XLA's batched gather drops rows silently); V3 backend: "
+              "'Input transform should be num_images x 8 or 1 x 8' at the extraction"),
         Fault("flat-offsets", "offsets reach the reassembly layer as (B, 2) instead of (B, 1, 2, C)",
-              "ReassemblePatchesLayer.call (offsets)", _flat_offsets),
+              "ReassemblePatchesLayer.call (offsets)", _flat_offsets,
+              "ValueError at trace time: 'Dimension must be 2 but is 4 for ... Transpose ... input shapes: [?,2], [4]'"),
         Fault("modulo-broadcast", "per-group translations (B, 2) are handed to B*C flat images (the XLA path "
-              "used to tile them by modulo indexing)", "translate (translations)", _modulo_broadcast),
+              "used to tile them by modulo indexing)", "translate (translations)", _modulo_broadcast,
+              "XLA backend: no error (rows dropped silently); V3 backend: 'Input transform should be "
+              "num_images x 8 or 1 x 8'"),
         Fault("sign-flip", "the non-XLA path moves content by -t (shapes hold; values differ between backends)",
-              "backend agreement (doctor)", _sign_flip),
+              "backend agreement (doctor)", _sign_flip, "no error: shapes hold, values are mirrored"),
         Fault("output-shape-passthrough", "ExtractPatchesPositionLayer.compute_output_shape passes C through "
               "instead of (B*C, N, N, 1)", "ExtractPatchesPositionLayer (compute_output_shape, at construction)",
-              _output_shape_passthrough),
+              _output_shape_passthrough, "no error: Keras trusts the declared shape; downstream static "
+              "shapes are wrong"),
     )
 }

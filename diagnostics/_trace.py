@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -129,9 +130,11 @@ def run_trace(cfg: TraceConfig) -> TraceResult:
                 except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as e:
                     converted = contracts.as_contract_error(e)
                     if converted is None:
-                        result.error = f"{type(e).__name__}: {str(e).splitlines()[0]}"
+                        result.error = f"{type(e).__name__}: {_tf_message(e)}"
                     else:
                         result.violation = _violation(mode, converted)
+                except (ValueError, TypeError) as e:  # TF's own trace-time shape errors, contracts off
+                    result.error = f"{type(e).__name__}: {_tf_message(e)}"
             result.records += _records(events, mode)
             if result.violation or result.error:
                 break
@@ -140,6 +143,18 @@ def run_trace(cfg: TraceConfig) -> TraceResult:
         result.backend = "xla" if decisions[0].use_xla else "v3"
         result.backend_source = decisions[0].source
     return result
+
+
+def _tf_message(error: BaseException) -> str:
+    """The line of a TF error that states the problem (not the traceback or node annotations)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("[[")]
+    for line in lines:
+        if any(k in line for k in ("values, but the requested shape", "Dimensions must be equal", "Incompatible shapes",
+                                    "should be equal", "must be", "divisible", "incompatible")):
+            return line
+    return lines[-1] if lines else type(error).__name__
 
 
 def _violation(mode: str, error: contracts.ShapeContractError) -> Violation:

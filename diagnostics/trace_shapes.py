@@ -146,8 +146,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "faults":
         from ._faults import FAULTS
 
-        payload = {"faults": [{"name": f.name, "description": f.description, "shows_at": f.shows_at} for f in FAULTS.values()]}
-        _emit(args, payload, "\n".join(f"{f.name:<26} {f.description}\n{'':<26} shows at: {f.shows_at}" for f in FAULTS.values()))
+        payload = {"faults": [{"name": f.name, "description": f.description, "shows_at": f.shows_at,
+                               "contracts_off": f.contracts_off} for f in FAULTS.values()]}
+        _emit(args, payload, "\n".join(f"{f.name:<26} {f.description}\n{'':<26} shows at: {f.shows_at}\n"
+                                        f"{'':<26} contracts off: {f.contracts_off}" for f in FAULTS.values()))
         return EXIT_OK
     if args.command == "explain":
         from ._explain import explain

@@ -112,3 +112,17 @@ def test_doctor_catches_a_sign_flip_between_backends():
     result = cli("doctor", "--N", "32", "--gridsize", "1", "--batch", "4", "--fault", "sign-flip")
     assert result.returncode == 3
     assert "FAILS      invariant: the XLA and V3 translations agree" in result.stdout
+
+
+def test_with_contracts_off_the_faults_give_what_the_catalogue_says():
+    """The catalogue's 'contracts off' column, measured: TF's own errors, or no error at all."""
+    off = {"PTYCHO_CONTRACTS": "off"}
+    common = ["trace", "--N", "32", "--gridsize", "2", "--batch", "8", "--mode", "graph", "--filters", "1", "--format", "json"]
+    v3 = cli(*common, "--backend", "v3", "--fault", "batch-merge", env=off)
+    assert v3.returncode == 1 and json.loads(v3.stdout)["error"] == "InvalidArgumentError: Input transform should be num_images x 8 or 1 x 8"
+    silent = cli(*common, "--backend", "xla", "--fault", "batch-merge", env=off)
+    assert silent.returncode == 2 and json.loads(silent.stdout)["error"] is None  # XLA drops rows silently
+    flat = json.loads(cli(*common, "--fault", "flat-offsets", env=off).stdout)["error"]
+    assert flat.startswith("ValueError: Dimension must be 2 but is 4")
+    explained = cli("explain", flat, "--N", "32", "--gridsize", "2", "--batch", "8")
+    assert explained.returncode == 0 and "4 = (C=4)" in explained.stdout and "2 = (g=2)" in explained.stdout
