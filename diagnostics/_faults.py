@@ -97,7 +97,7 @@ FAULTS: dict[str, Fault] = {
               "XLA backend: no error (rows dropped silently); V3 backend: 'Input transform should be "
               "num_images x 8 or 1 x 8'"),
         Fault("sign-flip", "the non-XLA path moves content by -t (shapes hold; values differ between backends)",
-              "backend agreement (doctor)", _sign_flip, "no error: shapes hold, values are mirrored"),
+              "trace --mode all: the values check of reassembly (xla vs v3); doctor: backend agreement", _sign_flip, "no error: shapes hold, values are mirrored"),
         Fault("output-shape-passthrough", "ExtractPatchesPositionLayer.compute_output_shape passes C through "
               "instead of (B*C, N, N, 1)", "ExtractPatchesPositionLayer (compute_output_shape, at construction)",
               _output_shape_passthrough, "no error: Keras trusts the declared shape; downstream static "

@@ -138,11 +138,35 @@ def run_trace(cfg: TraceConfig) -> TraceResult:
             result.records += _records(events, mode)
             if result.violation or result.error:
                 break
+        if cfg.mode == "all" and not (result.violation or result.error) and result.records:
+            _backend_agreement(cfg, model_cfg, result)
     decisions = translation.DECISIONS[decision_count:]
     if decisions:
         result.backend = "xla" if decisions[0].use_xla else "v3"
         result.backend_source = decisions[0].source
     return result
+
+
+def _backend_agreement(cfg: TraceConfig, model_cfg: ModelConfig, result: TraceResult) -> None:
+    """Values, not shapes: reassembly with the XLA and V3 backends must agree on the trace's data."""
+    from ptycho.reassembly import reassemble_patches_position_real
+
+    x, offsets = _inputs(cfg, model_cfg)
+    patches = tf.constant(x / (np.max(x) or 1.0))
+    canvases = [reassemble_patches_position_real(patches, tf.constant(offsets), model_cfg.padded_size, backend=b)
+                for b in ("xla", "v3")]
+    diff = float(tf.reduce_max(tf.abs(canvases[0] - canvases[1])))
+    scale = max(1.0, float(tf.reduce_max(tf.abs(canvases[1]))))
+    tolerance = 1e-4 * scale  # float32 sums of C translated patches, then a division
+    ok = diff <= tolerance
+    result.records.append(TraceRecord(
+        "values", "reassemble_patches_position_real (xla vs v3)", "", "return value", "B M M 1", "canvas", "float32",
+        list(canvases[0].shape), list(canvases[0].shape), dict(result.dims), "proved" if ok else "refuted", []))
+    if not ok:
+        result.violation = Violation(
+            "values", "reassemble_patches_position_real", "return value",
+            f"the XLA and V3 backends disagree on the same patches and offsets: max |xla - v3| = {diff:.3g} "
+            f"(expected <= {tolerance:.2g}); shapes hold, so look at the translation's sign, fill or interpolation")
 
 
 def _tf_message(error: BaseException) -> str:

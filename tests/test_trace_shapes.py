@@ -126,3 +126,19 @@ def test_with_contracts_off_the_faults_give_what_the_catalogue_says():
     assert flat.startswith("ValueError: Dimension must be 2 but is 4")
     explained = cli("explain", flat, "--N", "32", "--gridsize", "2", "--batch", "8")
     assert explained.returncode == 0 and "4 = (C=4)" in explained.stdout and "2 = (g=2)" in explained.stdout
+
+
+def test_sign_flip_is_caught_by_the_values_check_of_a_full_trace():
+    result = cli("trace", "--N", "32", "--gridsize", "1", "--batch", "4", "--mode", "all", "--fault", "sign-flip",
+                 "--filters", "1", "--format", "json")
+    assert result.returncode == 3, result.stdout[-2000:] + result.stderr[-2000:]
+    violation = json.loads(result.stdout)["violation"]
+    assert violation["mode"] == "values" and "the XLA and V3 backends disagree" in violation["message"]
+
+
+def test_a_full_trace_of_a_healthy_stack_holds_including_the_values_check():
+    result = cli("trace", "--N", "32", "--gridsize", "2", "--batch", "4", "--mode", "all", "--filters", "1", "--format", "json")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    data = json.loads(result.stdout)
+    assert {r["mode"] for r in data["records"]} == {"keras", "eager", "graph", "xla", "fit", "values"}
+    assert data["records"][-1]["outcome"] == "proved"
