@@ -153,8 +153,9 @@ def _backend_agreement(cfg: TraceConfig, model_cfg: ModelConfig, result: TraceRe
 
     x, offsets = _inputs(cfg, model_cfg)
     patches = tf.constant(x / (np.max(x) or 1.0))
+    backends: tuple[Literal["xla", "v3"], ...] = ("xla", "v3")
     canvases = [reassemble_patches_position_real(patches, tf.constant(offsets), model_cfg.padded_size, backend=b)
-                for b in ("xla", "v3")]
+                for b in backends]
     diff = float(tf.reduce_max(tf.abs(canvases[0] - canvases[1])))
     scale = max(1.0, float(tf.reduce_max(tf.abs(canvases[1]))))
     tolerance = 1e-4 * scale  # float32 sums of C translated patches, then a division
