@@ -38,7 +38,7 @@ class _Bound:
     dynamic: Callable[[], Any] | None = None  # builds tf.shape(x)[axis] on demand
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: it holds tensors
 class _Value:
     """One argument (or returned tensor) being checked."""
 
@@ -297,6 +297,33 @@ class Call:
                     and v.static[j] == want_here and v.static[axis] == want_there):
                 return (min(axis, j), max(axis, j))
         return None
+
+    # -- whole calls ----------------------------------------------------------------------------
+
+    def check_arguments(self, args: tuple, kwargs: dict) -> tuple[list[tuple[int, _Value]], list[_Value]]:
+        """Bind and check every contracted argument: ``([(param number, value)], waiting)``.
+
+        ``waiting``: arguments with an expression over a dim only the return value binds;
+        ``check_outputs`` finishes them.
+        """
+        values = [(k, self.bind(self.fspec.params[k].name, self.fspec.params[k].spec, x))
+                  for k, x in argument_values(self.fspec, args, kwargs)]
+        waiting = [v for _, v in values if not self.evaluate(v)]
+        for _, v in values:
+            if v not in waiting:
+                self.finish(v)
+        return values, waiting
+
+    def check_outputs(self, labels: list[str], outs: list[Any], waiting: list[_Value]) -> None:
+        """Bind and check the returned values, then the arguments that waited for them."""
+        checked = [self.bind(label, spec, o) for label, spec, o in zip(labels, self.fspec.returns, outs)]
+        for v in checked:
+            self.evaluate(v)
+        for v in waiting:
+            self.evaluate(v, final=True)
+            self.finish(v)
+        for v in checked:
+            self.finish(v)
 
     def finish(self, v: _Value) -> None:
         if not self.record:

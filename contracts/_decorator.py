@@ -15,7 +15,7 @@ from typing import Any, Callable, TypeVar
 import tensorflow as tf
 from tensorflow.python.framework.ops import EagerTensor
 
-from ._check import Call, argument_values
+from ._check import Call
 from ._mode import _state, get_mode
 from ._registry import recording_active, register
 from ._spec import ArraySpec, FunctionSpec, build_function_spec
@@ -135,14 +135,7 @@ def _invoke(fn: Callable, args: tuple, kwargs: dict) -> Any:
 
 def _checked_call(fspec: FunctionSpec, fn: Callable, mode: Any, args: tuple, kwargs: dict) -> Any:
     call = Call(fspec, mode)
-    values = []
-    for k, x in argument_values(fspec, args, kwargs):
-        p = fspec.params[k]
-        values.append((k, call.bind(p.name, p.spec, x)))
-    waiting = [v for _, v in values if not call.evaluate(v)]
-    for _, v in values:
-        if v not in waiting:
-            call.finish(v)
+    values, waiting = call.check_arguments(args, kwargs)
     if call.deferred_ops:
         ops = list(call.deferred_ops)
         gated = list(args)
@@ -158,6 +151,13 @@ def _checked_call(fspec: FunctionSpec, fn: Callable, mode: Any, args: tuple, kwa
     return check_returns(call, fspec, out, waiting)
 
 
+def return_labels(fspec: FunctionSpec, suffix: str = "") -> list[str]:
+    """How messages name the returned values: "return value", or "return value [i]" for a tuple."""
+    if not fspec.returns_tuple:
+        return [f"return value{suffix}"]
+    return [f"return value [{i}]{suffix}" for i in range(len(fspec.returns))]
+
+
 def check_returns(call: Call, fspec: FunctionSpec, out: Any, waiting: list | None = None) -> Any:
     """Check the return value, then argument expressions that waited for a dim it binds."""
     if not fspec.returns:
@@ -168,18 +168,10 @@ def check_returns(call: Call, fspec: FunctionSpec, out: Any, waiting: list | Non
             got = f"{type(out).__name__} of length {len(out)}" if isinstance(out, (tuple, list)) else type(out).__name__
             call._fail("not_tensor", "return value", fspec.returns[0], got, None,
                        f"returned {got}, the contract expects a tuple of {len(fspec.returns)}")
-        labels = [f"return value [{i}]" for i in range(len(fspec.returns))]
         outs = list(out)
     else:
-        labels, outs = ["return value"], [out]
-    checked = [call.bind(label, spec, o) for label, spec, o in zip(labels, fspec.returns, outs)]
-    for v in checked:
-        call.evaluate(v)
-    for v in waiting or ():
-        call.evaluate(v, final=True)
-        call.finish(v)
-    for v in checked:
-        call.finish(v)
+        outs = [out]
+    call.check_outputs(return_labels(fspec), outs, waiting or [])
     if len(call.deferred_ops) == before:
         return out
     ops = call.deferred_ops[before:]
@@ -214,9 +206,7 @@ def contract(fn: F) -> F:
                 if _fast_outputs(plan, out, returns_tuple, env, waiting):
                     return out
                 call = Call(fspec, mode)  # type: ignore[arg-type]
-                values = [call.bind(fspec.params[k].name, fspec.params[k].spec, x)
-                          for k, x in argument_values(fspec, args, kwargs)]
-                return check_returns(call, fspec, out, [v for v in values if not call.evaluate(v)])
+                return check_returns(call, fspec, out, call.check_arguments(args, kwargs)[1])
         return _checked_call(fspec, fn, mode, args, kwargs)
 
     wrapper.autograph_info__ = frozenset()  # type: ignore[attr-defined]  # AutoGraph: call as is

@@ -12,7 +12,8 @@ from typing import Any
 
 import keras
 
-from ._check import Call, argument_values
+from ._check import Call
+from ._decorator import return_labels
 from ._mode import get_mode
 from ._spec import FunctionSpec
 
@@ -35,18 +36,11 @@ class ContractedLayer(keras.layers.Layer):
         if fspec is None or get_mode() == "off":
             return self._output_spec(*args, **kwargs)
         call = Call(fspec, "static")
-        values = [call.bind(fspec.params[k].name, fspec.params[k].spec, x)
-                  for k, x in argument_values(fspec, (self, *args), kwargs)]
-        waiting = [v for v in values if not call.evaluate(v)]
+        _, waiting = call.check_arguments((self, *args), kwargs)
         out = self._output_spec(*args, **kwargs)
         outs = list(out) if fspec.returns_tuple else [out]
-        labels = ["return value"] if not fspec.returns_tuple else [f"return value [{i}]" for i in range(len(outs))]
-        checked = [call.bind(f"{label} (compute_output_shape of {type(self).__name__})", spec, o)
-                   for label, spec, o in zip(labels, fspec.returns, outs)]
-        for v in checked + waiting:
-            call.evaluate(v, final=True)
-        for v in values + checked:
-            call.finish(v)
+        labels = return_labels(fspec, f" (compute_output_shape of {type(self).__name__})")
+        call.check_outputs(labels, outs, waiting)
         return out
 
     def _output_spec(self, *args: Any, **kwargs: Any) -> Any:

@@ -18,6 +18,7 @@ from contracts import contract
 from contracts.keras_layer import ContractedLayer
 
 from .layouts import _flat_to_channel
+from .probe import disk_mask
 from .reassembly import extract_patches_position, reassemble_patches_position_real, trim_reconstruction
 
 PACKAGE = "ptycho"
@@ -199,8 +200,6 @@ class ProbeIllumination(ContractedLayer):
     def call(self, patches: Complex[tf.Tensor, "R N N 1"]) -> Complex[tf.Tensor, "R N N 1"]:
         probe = tf.complex(self.probe_real, self.probe_imag)
         if self.mask:
-            from .probe import disk_mask
-
             probe = probe * tf.cast(disk_mask(self.N), probe.dtype)
         return patches * probe[None, :, :, None]
 

@@ -83,8 +83,8 @@ def create_model_with_gridsize(
     diffraction = keras.Input((N, N, c), name="diffraction")
     coords = keras.Input((1, 2, c), name="coords")
     scale = L.IntensityScale(intensity_scale(nphotons, N), name="intensity_scale")
-    encoded = _encoder(scale(diffraction), _filters(N, n_filters_scale)[0])
-    up = _filters(N, n_filters_scale)[1]
+    down, up = _filters(N, n_filters_scale)
+    encoded = _encoder(scale(diffraction), down)
     amplitude = _decoder(encoded, up, c, "sigmoid", "amplitude")
     phase_raw = _decoder(encoded, up, c, "tanh", "phase")
     phase = keras.layers.Rescaling(math.pi, name="phase")(phase_raw)
