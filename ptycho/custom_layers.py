@@ -111,23 +111,27 @@ class ReassemblePatchesLayer(_Translating):
 
     output_dtype = "complex64"
 
-    def __init__(self, padded_size: int, backend: str = "xla", **kwargs):
+    def __init__(self, padded_size: int, backend: str = "xla", support: int | None = None, **kwargs):
         super().__init__(backend=backend, **kwargs)
         self.padded_size = int(padded_size)
+        self.support = None if support is None else int(support)  # overlap window: central box side
 
     @contract
     def call(
         self, patches: Complex[tf.Tensor, "B N N C"], offsets: Float[tf.Tensor, "B 1 2 C"]
     ) -> Complex[tf.Tensor, "B M M 1"]:
         m = self.padded_size
-        return self._run(lambda p, o, backend: reassemble_patches_position_real(p, o, m, backend=backend), patches, offsets)
+        return self._run(
+            lambda p, o, backend: reassemble_patches_position_real(p, o, m, backend=backend, support=self.support),
+            patches, offsets,
+        )
 
     def compute_output_shape(self, patches_shape, offsets_shape):
         return (patches_shape[0], self.padded_size, self.padded_size, 1)
 
 
     def get_config(self):
-        return {**super().get_config(), "padded_size": self.padded_size}
+        return {**super().get_config(), "padded_size": self.padded_size, "support": self.support}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

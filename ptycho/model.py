@@ -89,7 +89,8 @@ def create_model_with_gridsize(
     phase_raw = _decoder(encoded, up, c, "tanh", "phase")
     phase = keras.layers.Rescaling(math.pi, name="phase")(phase_raw)
     patches = L.CombineComplex(N, name="patches")(amplitude, phase)
-    canvas = L.ReassemblePatchesLayer(m, backend=backend, name="reassemble")(patches, coords)
+    # Overlap weights on the patches' support (the central N/2 box), as PtychoPINN's centre mask.
+    canvas = L.ReassemblePatchesLayer(m, backend=backend, support=N // 2, name="reassemble")(patches, coords)
     obj = L.TrimReconstruction(N, name="object")(canvas)
     flat = L.ExtractPatchesPositionLayer(N, backend=backend, name="extract")(canvas, coords)
     waves = L.ProbeIllumination(N, probe=probe, mask=probe_mask, name="illumination")(flat)

@@ -6,24 +6,28 @@ import numpy as np
 from scipy import ndimage
 
 
-def get_default_probe(N: int, radius: float | None = None, softness: float = 1.5) -> np.ndarray:
+def get_default_probe(N: int, radius: float | None = None, softness: float = 1.5, object_rms: float = 0.5) -> np.ndarray:
     """A disk of ``radius`` (default N/4) blurred by a Gaussian of ``softness`` px, complex64.
 
-    Normalised to ``sum |P|^2 = (N/2)^2``: the loader scales the data to a mean pattern energy of
-    ``(N/2)^2``, so an object of amplitude ~1 under this probe matches the data's scale and the
-    network's sigmoid amplitude stays in range. Centred at pixel ((N-1)/2, (N-1)/2), the patch
-    centre of shared/CONVENTIONS.md.
+    Normalised to ``sum |P|^2 = (N/2)^2 / object_rms^2``. The loader scales the data to a mean
+    pattern energy of ``(N/2)^2``, so the object the network must produce under this probe has an
+    rms amplitude of about ``object_rms``: 0.5 keeps it mid-range of the sigmoid amplitude head
+    (at rms 1 an object's bright parts need amplitudes above 1, the sigmoid saturates and training
+    stalls on a flat object). Centred at pixel ((N-1)/2, (N-1)/2), the patch centre of
+    shared/CONVENTIONS.md.
     """
     if not isinstance(N, int) or N < 8:
         raise ValueError(f"get_default_probe: N must be an int >= 8; received: N={N!r}")
     radius = N / 4 if radius is None else radius
     if not 0 < radius <= N / 2:
         raise ValueError(f"get_default_probe: radius must be in (0, N/2]; received: radius={radius!r}, N={N}")
+    if not 0 < object_rms < np.inf:
+        raise ValueError(f"get_default_probe: object_rms must be > 0 and finite; received: object_rms={object_rms!r}")
     centre = (N - 1) / 2
     y, x = np.mgrid[:N, :N]
     disk = ((x - centre) ** 2 + (y - centre) ** 2 <= radius**2).astype(np.float64)
     smooth = ndimage.gaussian_filter(disk, softness)
-    return (smooth * (N / 2) / np.sqrt(np.sum(smooth**2))).astype(np.complex64)
+    return (smooth * (N / 2) / object_rms / np.sqrt(np.sum(smooth**2))).astype(np.complex64)
 
 
 def disk_mask(N: int, radius: float | None = None) -> np.ndarray:

@@ -86,14 +86,25 @@ def reassemble_patches_position_real(
     offsets: Float[tf.Tensor, "B 1 2 C"],
     padded_size: int,
     backend: Backend = "auto",
+    support: int | None = None,
 ) -> Inexact[tf.Tensor, "B M M 1"]:
-    """Channel patches + relative offsets -> one overlap-averaged canvas per group."""
+    """Channel patches + relative offsets -> one overlap-averaged canvas per group.
+
+    The overlap weight of a patch is its translated ``support`` window: ones on the central
+    ``support x support`` box (default: the whole ``N x N`` patch). Patches that are zero outside
+    a central box (the PINN's object patches, support ``N/2``) must say so, or their zeros would
+    be averaged in where another patch has content.
+    """
     n = patches.shape[1]
+    if support is not None and not (0 < support and (n is None or (support <= n and (n - support) % 2 == 0))):
+        raise ValueError(f"reassemble_patches_position_real: support must be in (0, N={n}] with N - support even; "
+                         f"received: support={support!r}")
     _refuse_out_of_range(offsets, n, padded_size, "reassemble_patches_position_real")
     flat = _channel_to_flat(patches)  # (B*C, N, N, 1)
     shifts = tf.cast(flatten_offsets(offsets), tf.float32)  # (B*C, 2), same row order
     placed = translate(pad_patches(flat, padded_size), shifts, backend=backend)
-    window = pad_patches(tf.ones_like(flat, dtype=tf.float32), padded_size)
+    ones = flat if support is None else flat[:, :support, :support]
+    window = pad_patches(tf.ones_like(ones, dtype=tf.float32), padded_size)
     weights = translate(window, shifts, backend=backend)
     c = tf.shape(patches)[3]
     m = tf.shape(placed)[1]

@@ -67,7 +67,7 @@ def test_objects():
 
 def test_probe_is_normalised_and_centred():
     probe = get_default_probe(32)
-    assert (np.abs(probe) ** 2).sum() == pytest.approx(16**2, rel=1e-5)
+    assert (np.abs(probe) ** 2).sum() == pytest.approx(16**2 / 0.5**2, rel=1e-5)  # object rms 0.5
     amp = np.abs(probe)
     np.testing.assert_allclose(amp, amp[::-1, ::-1], atol=1e-6)  # symmetric about ((N-1)/2, (N-1)/2)
 

@@ -162,6 +162,39 @@ def test_reassembly_of_a_common_object_and_extraction_round_trip(dims, seed):
         np.testing.assert_allclose(back, np_channel_to_flat(patches), atol=1e-5)
 
 
+@given(dims=stack_dims(max_offset_range=(1.0, 8.0)), seed=st.integers(0, 2**31))
+def test_reassembly_with_a_support_averages_only_over_the_support(dims, seed):
+    """Patches that are a common object on their central box and zero outside, reassembled with
+    ``support`` = that box: the canvas is the object wherever a box covers it (no zeros averaged in)."""
+    rng = np.random.default_rng(seed)
+    b, n, c, m = dims["B"], dims["N"], dims["C"], dims["M"]
+    support = n - 2 * (n // 4)
+    lo = (n - support) // 2
+    limit = (m - n) // 2
+    objects = rng.uniform(1.0, 2.0, (b, m, m)).astype("float32")
+    offsets = rng.integers(-limit, limit + 1, (b, 1, 2, c)).astype("float32")
+    patches = np.zeros((b, n, n, c), "float32")
+    box = np.zeros((b, m, m), bool)
+    centre = (m - n) // 2
+    for i in range(b):
+        for j in range(c):
+            x, y = centre + int(offsets[i, 0, 0, j]), centre + int(offsets[i, 0, 1, j])
+            cut = objects[i, y : y + n, x : x + n]
+            patches[i, lo : lo + support, lo : lo + support, j] = cut[lo : lo + support, lo : lo + support]
+            box[i, y + lo : y + lo + support, x + lo : x + lo + support] = True
+    for backend in ("xla", "v3"):
+        canvas = h.reassemble_patches_position_real(
+            tf.constant(patches), tf.constant(offsets), m, backend=backend, support=support
+        ).numpy()[..., 0]
+        np.testing.assert_allclose(canvas[box], objects[box], atol=1e-5)
+        assert not canvas[~box].any()
+
+
+def test_reassembly_refuses_a_support_larger_than_the_patch():
+    with pytest.raises(ValueError, match="support must be in"):
+        h.reassemble_patches_position_real(tf.zeros((1, 8, 8, 1)), tf.zeros((1, 1, 2, 1)), 10, support=10)
+
+
 def test_batch_invariance_of_reassembly_and_extraction():
     rng = np.random.default_rng(11)
     patches = rng.standard_normal((7, 16, 16, 4)).astype("float32")
