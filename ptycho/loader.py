@@ -80,10 +80,19 @@ class PtychoDataContainer:
         """The model's inputs ``[s * X, coords]``."""
         return [tf.constant(self.X * self.intensity_scale), tf.constant(self.coords)]
 
-    def as_dataset(self, batch_size: int, shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
-        """``((s*X, coords), (s*X, (s*X)^2))``: inputs, then amplitude and intensity targets."""
+    def as_dataset(
+        self, batch_size: int, shuffle: bool = False, seed: int = 0, target: str | None = None
+    ) -> tf.data.Dataset:
+        """``((s*X, coords), (s*X, (s*X)^2))``: inputs, then amplitude and intensity targets.
+
+        ``target="amplitude"`` or ``"intensity"`` yields that target alone (what a trainer with one
+        output is fitted on) instead of the pair.
+        """
         scaled = (self.X * self.intensity_scale).astype(np.float32)
-        data = tf.data.Dataset.from_tensor_slices(((scaled, self.coords), (scaled, scaled**2)))
+        targets = {None: (scaled, scaled**2), "amplitude": scaled, "intensity": scaled**2}
+        if target not in targets:
+            raise ValueError(f"as_dataset: target must be None, 'amplitude' or 'intensity'; received: target={target!r}")
+        data = tf.data.Dataset.from_tensor_slices(((scaled, self.coords), targets[target]))
         if shuffle:
             data = data.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
         return data.batch(batch_size)

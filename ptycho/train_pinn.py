@@ -47,6 +47,13 @@ def train(
     callbacks: list[Any] | None = None,
 ) -> TrainResult:
     """Build a fresh model for ``config`` and fit it on ``data``; the data must fit the model."""
+    check_data(data, config)
+    compiled = create_compiled_model(config, probe=data.probe)
+    return TrainResult(compiled, fit(compiled, data, config, validation, callbacks))
+
+
+def check_data(data: PtychoDataContainer, config: TrainingConfig) -> None:
+    """Refuse data whose N, gridsize or offsets the model for ``config`` cannot hold."""
     model_config = config.model
     assert model_config is not None
     if data.N != model_config.N or data.gridsize != model_config.gridsize:
@@ -55,11 +62,17 @@ def train(
     worst = float(np.max(np.abs(data.coords))) if len(data) else 0.0
     if worst > model_config.max_offset:
         raise ValueError(f"a relative offset of {worst:.3g} px exceeds the model's max_offset={model_config.max_offset:g} px")
-    compiled = create_compiled_model(config, probe=data.probe)
-    target = 1 if config.loss == "nll" else 0  # as_dataset targets: (amplitude, intensity)
 
-    def pick(dataset: Any) -> Any:
-        return dataset.map(lambda x, y: (x, y[target]))
+
+def fit(
+    compiled: CompiledModel, data: PtychoDataContainer, config: TrainingConfig,
+    validation: PtychoDataContainer | None = None, callbacks: list[Any] | None = None,
+) -> dict[str, list[float]]:
+    """Fit ``compiled.trainer`` on ``data`` for ``config.nepochs`` epochs (0: no fit); the history."""
+    check_data(data, config)
+    if config.nepochs == 0:
+        return {}
+    target = "intensity" if config.loss == "nll" else "amplitude"
 
     fit_callbacks = [
         keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2, min_lr=1e-4),
@@ -68,19 +81,30 @@ def train(
         *(callbacks or []),
     ]
     history = compiled.trainer.fit(
-        pick(data.as_dataset(config.batch_size, shuffle=True, seed=config.seed)),
-        validation_data=None if validation is None else pick(validation.as_dataset(config.batch_size)),
+        data.as_dataset(config.batch_size, shuffle=True, seed=config.seed, target=target),
+        validation_data=None if validation is None else validation.as_dataset(config.batch_size, target=target),
         epochs=config.nepochs, verbose=0, shuffle=False, callbacks=fit_callbacks,
     )
-    clean = {k: [float(v) for v in values] for k, values in history.history.items()}
-    return TrainResult(compiled, clean)
+    return {k: [float(v) for v in values] for k, values in history.history.items()}
 
 
 def reconstruct(
-    diffraction_to_obj: keras.Model, data: PtychoDataContainer, object_shape: tuple[int, int], batch_size: int = 32
+    diffraction_to_obj: keras.Model, data: PtychoDataContainer, object_shape: tuple[int, int], batch_size: int = 32,
+    crop: int | None = None,
 ) -> np.ndarray:
-    """Predict every group's object patch and stitch them into the full object ``(H, W)`` complex."""
+    """Predict every group's object patch and stitch them into the full object ``(H, W)`` complex.
+
+    ``crop``: stitch only the central ``crop x crop`` of each patch (same centre, CONVENTIONS.md);
+    the network's patches have support only in their central ``N/2`` box, so stitching the whole
+    ``N x N`` window would average in zeros.
+    """
     patches = diffraction_to_obj.predict(data.inputs(), batch_size=batch_size, verbose=0)
+    n = patches.shape[1]
+    if crop is not None:
+        if not (0 < crop <= n and (n - crop) % 2 == 0):
+            raise ValueError(f"reconstruct: crop must be in (0, N={n}] with N - crop even; received: crop={crop!r}")
+        start = (n - crop) // 2
+        patches = patches[:, start : start + crop, start : start + crop]
     return reassemble_position(patches, data.global_offsets, object_shape).numpy()
 
 
