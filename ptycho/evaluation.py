@@ -51,11 +51,14 @@ def psnr(image: np.ndarray, truth: np.ndarray) -> float:
 
 
 def frc_curve(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fourier ring correlation of two square images: (spatial frequency in cycles/pixel, FRC)."""
+    """Fourier ring correlation of two square images (Hann-apodised): (spatial frequency in cycles/pixel, FRC)."""
     if a.shape != b.shape or a.shape[0] != a.shape[1]:
         raise ValueError(f"frc_curve: images must be the same square shape; received {a.shape} and {b.shape}")
     n = a.shape[0]
-    fa, fb = np.fft.fftshift(np.fft.fft2(a)), np.fft.fftshift(np.fft.fft2(b))
+    # Mean removed and a Hann window applied: the FFT treats the images as periodic, and the jump at
+    # their edges (the same in both) would otherwise correlate at every frequency.
+    window = np.outer(np.hanning(n), np.hanning(n))
+    fa, fb = (np.fft.fftshift(np.fft.fft2((im - im.mean()) * window)) for im in (a, b))
     y, x = np.indices(a.shape) - n // 2
     rings = np.round(np.hypot(x, y)).astype(int)
     count = n // 2
