@@ -1,6 +1,7 @@
 # Two commands for a fresh machine; each sets itself up (virtual environment, install) first.
 #   make demo   - the main job: the shape trace of the default configuration
 #   make test   - the test suite
+#   make study  - the dose-response study, quick preset (figure and metrics in dose_response_out/)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -8,7 +9,7 @@ STAMP  := $(VENV)/.installed
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup demo test benchmark clean
+.PHONY: setup demo test study benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +25,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(PY) -m pytest
 
+study: $(STAMP)
+	$(PY) -m ptycho.studies.dose_response --preset quick --output-dir dose_response_out
+
 benchmark: $(STAMP)
 	$(PY) -m pytest benchmarks --benchmark-enable
 
 clean:
-	rm -rf $(VENV) build *.egg-info .hypothesis .benchmarks
+	rm -rf $(VENV) build *.egg-info .hypothesis .benchmarks dose_response_out
