@@ -29,8 +29,8 @@ class Fault:
 def _batch_merge() -> Iterator[None]:
     original = custom_layers.reassemble_patches_position_real
 
-    def merged(patches, offsets, padded_size, backend="auto"):
-        canvas = original(patches, offsets, padded_size, backend=backend)
+    def merged(patches, offsets, padded_size, backend="auto", support=None):
+        canvas = original(patches, offsets, padded_size, backend=backend, support=support)
         rows = patches.shape[0]
         channels = patches.shape[3]
         if rows is None or rows * channels >= 64:  # PtychoPINN: one canvas for the batch once B*C >= 64
