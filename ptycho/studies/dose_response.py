@@ -81,7 +81,7 @@ PRESETS = {
                     expected="4.6 min measured"),
     "full": Preset("full", N=64, gridsize=2, object_size=128, scan_step=4.0, n_groups=1024, nepochs=50,
                    batch_size=16, learning_rate={"nll": 5e-4, "mae": 5e-4}, n_lines=90, n_filters_scale=2,
-                   neighbor_count=7, expected="about 4.5 h (77 s per epoch measured; early stopping may end arms sooner)"),
+                   neighbor_count=7, expected="2.5-4.5 h (40-77 s per epoch measured; early stopping may end arms sooner)"),
 }
 
 
@@ -256,6 +256,8 @@ def save_figure(results: list[ArmResult], setup: Setup, path: Path) -> None:
     for ax in panels:
         ax.set_xticks([])
         ax.set_yticks([])
+    for ax in panels[1 + len(results):]:  # a run of fewer arms (--arms) leaves panels empty
+        ax.axis("off")
     ax = axes[1, 2]
     names = [r.arm.name for r in results]
     x = np.arange(len(results))
