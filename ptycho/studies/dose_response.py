@@ -217,8 +217,9 @@ def sanity_problems(
     reconstruction: np.ndarray, setup: Setup, metrics: dict[str, float], untrained: dict[str, float]
 ) -> list[str]:
     """Why a reconstruction is invalid (empty when it is valid)."""
-    b = setup.border
-    region = reconstruction[b : reconstruction.shape[0] - b, b : reconstruction.shape[1] - b]
+    from ptycho.evaluation import trim
+
+    region = trim(reconstruction, setup.border)
     bad = int(np.size(region) - np.isfinite(region).sum())
     if bad:
         return [f"{bad} of {region.size} reconstructed pixels are NaN or inf"]
