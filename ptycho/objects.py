@@ -6,14 +6,18 @@ import numpy as np
 from scipy import ndimage
 
 
-def lines_object(size: int, n_lines: int = 400, seed: int = 0, phase: bool = False) -> np.ndarray:
+def lines_object(size: int, n_lines: int = 400, seed: int = 0, phase: bool = False, width: float = 1.0) -> np.ndarray:
     """Random straight segments blurred at sigma 1, 5 and 10 (weights 1, 2, 5), ``size x size`` complex64.
 
-    Drawn on a canvas twice the size and centre-cropped, normalised to [0, 1]; amplitude
+    ``width`` scales the three sigmas (2: lines twice as wide, for a reconstruction whose
+    resolution is coarser than one pixel). Drawn on a canvas twice the size and centre-cropped,
+    normalised to [0, 1]; amplitude
     ``0.5 + value`` (in [0.5, 1.5]); with ``phase=True`` a phase of ``value - mean`` radians.
     """
     if not isinstance(size, int) or size < 8:
         raise ValueError(f"lines_object: size must be an int >= 8; received: size={size!r}")
+    if not 0 < width < np.inf:
+        raise ValueError(f"lines_object: width must be > 0 and finite; received: width={width!r}")
     rng = np.random.default_rng(seed)
     big = 2 * size
     canvas = np.zeros((big, big))
@@ -23,7 +27,7 @@ def lines_object(size: int, n_lines: int = 400, seed: int = 0, phase: bool = Fal
         xs = np.linspace(x0, x1, steps).round().astype(int)
         ys = np.linspace(y0, y1, steps).round().astype(int)
         canvas[ys, xs] = 1.0
-    blurred = sum(w * ndimage.gaussian_filter(canvas, s) for s, w in ((1, 1), (5, 2), (10, 5)))
+    blurred = sum(w * ndimage.gaussian_filter(canvas, s * width) for s, w in ((1, 1), (5, 2), (10, 5)))
     start = (big - size) // 2
     crop = blurred[start : start + size, start : start + size]
     value = (crop - crop.min()) / (np.ptp(crop) or 1.0)

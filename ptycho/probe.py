@@ -6,7 +6,9 @@ import numpy as np
 from scipy import ndimage
 
 
-def get_default_probe(N: int, radius: float | None = None, softness: float = 1.5, object_rms: float = 0.5) -> np.ndarray:
+def get_default_probe(
+    N: int, radius: float | None = None, softness: float = 1.5, object_rms: float = 0.5, curvature: float = 0.0
+) -> np.ndarray:
     """A disk of ``radius`` (default N/4) blurred by a Gaussian of ``softness`` px, complex64.
 
     Normalised to ``sum |P|^2 = (N/2)^2 / object_rms^2``. The loader scales the data to a mean
@@ -15,6 +17,13 @@ def get_default_probe(N: int, radius: float | None = None, softness: float = 1.5
     (at rms 1 an object's bright parts need amplitudes above 1, the sigmoid saturates and training
     stalls on a flat object). Centred at pixel ((N-1)/2, (N-1)/2), the patch centre of
     shared/CONVENTIONS.md.
+
+    ``curvature`` adds a defocus-like phase ``pi * curvature * (r / radius)^2``. The default, 0,
+    is a real probe: with a real (amplitude-only) object the exit wave is real, its pattern is
+    centrosymmetric, and an object patch rotated by 180 degrees gives the same pattern (the twin
+    ambiguity), so a network that maps one pattern to one patch cannot tell the two apart. With
+    a curvature the exit wave is complex: the rotated patch gives the point-reflected pattern,
+    which differs, as with a defocused probe in an experiment.
     """
     if not isinstance(N, int) or N < 8:
         raise ValueError(f"get_default_probe: N must be an int >= 8; received: N={N!r}")
@@ -23,11 +32,14 @@ def get_default_probe(N: int, radius: float | None = None, softness: float = 1.5
         raise ValueError(f"get_default_probe: radius must be in (0, N/2]; received: radius={radius!r}, N={N}")
     if not 0 < object_rms < np.inf:
         raise ValueError(f"get_default_probe: object_rms must be > 0 and finite; received: object_rms={object_rms!r}")
+    if not np.isfinite(curvature):
+        raise ValueError(f"get_default_probe: curvature must be finite; received: curvature={curvature!r}")
     centre = (N - 1) / 2
     y, x = np.mgrid[:N, :N]
-    disk = ((x - centre) ** 2 + (y - centre) ** 2 <= radius**2).astype(np.float64)
-    smooth = ndimage.gaussian_filter(disk, softness)
-    return (smooth * (N / 2) / object_rms / np.sqrt(np.sum(smooth**2))).astype(np.complex64)
+    r2 = (x - centre) ** 2 + (y - centre) ** 2
+    smooth = ndimage.gaussian_filter((r2 <= radius**2).astype(np.float64), softness)
+    amplitude = smooth * (N / 2) / object_rms / np.sqrt(np.sum(smooth**2))
+    return (amplitude * np.exp(1j * np.pi * curvature * r2 / radius**2)).astype(np.complex64)
 
 
 def disk_mask(N: int, radius: float | None = None) -> np.ndarray:

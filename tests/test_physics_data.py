@@ -72,6 +72,37 @@ def test_probe_is_normalised_and_centred():
     np.testing.assert_allclose(amp, amp[::-1, ::-1], atol=1e-6)  # symmetric about ((N-1)/2, (N-1)/2)
 
 
+def test_probe_curvature_adds_the_stated_phase_and_nothing_else():
+    flat, curved = get_default_probe(32, radius=6), get_default_probe(32, radius=6, curvature=0.7)
+    np.testing.assert_allclose(np.abs(curved), np.abs(flat), rtol=1e-5, atol=1e-6)
+    assert np.all(np.imag(flat) == 0)
+    y, x = np.mgrid[:32, :32] - 15.5
+    lit = np.abs(flat) > 1e-3 * np.abs(flat).max()
+    expected = np.exp(1j * np.pi * 0.7 * (x**2 + y**2) / 36)
+    np.testing.assert_allclose(curved[lit] / flat[lit], expected[lit], atol=1e-4)
+    with pytest.raises(ValueError, match="curvature must be finite"):
+        get_default_probe(32, curvature=float("nan"))
+
+
+def test_only_a_curved_probe_tells_a_real_patch_from_its_180_degree_rotation():
+    """The twin ambiguity: with a real probe and a real object the pattern of a patch and of the
+    patch rotated by 180 degrees are the same; with a curved (defocus-like) probe they differ."""
+    patch = np.abs(lines_object(32, n_lines=20, seed=4))
+    rotated = patch[::-1, ::-1]
+    for curvature, same in ((0.0, True), (1.0, False)):
+        probe = get_default_probe(32, radius=6, curvature=curvature)
+        a, b = diffraction_amplitude((probe * patch)[None]), diffraction_amplitude((probe * rotated)[None])
+        difference = np.linalg.norm(a - b) / np.linalg.norm(a)
+        assert (difference < 1e-5) if same else (difference > 0.05), (curvature, difference)
+
+
+def test_lines_width_scales_the_blur():
+    thin, wide = (np.abs(lines_object(64, n_lines=30, seed=1, width=w)) for w in (1.0, 2.0))
+    assert np.abs(np.diff(wide, axis=0)).mean() < 0.7 * np.abs(np.diff(thin, axis=0)).mean()
+    with pytest.raises(ValueError, match="width must be > 0"):
+        lines_object(64, width=0)
+
+
 def test_extraction_and_stitching_share_one_placement():
     """Patches cut and stitched back reproduce the object where covered.
 
