@@ -53,7 +53,7 @@ class Preset:
     n_groups: int
     nepochs: int
     batch_size: int
-    learning_rate: dict[str, float]  # per loss: L1's sign gradients want a smaller step than the NLL
+    learning_rate: dict[str, float]  # per loss; the README lists the rates tried and why these
     n_lines: int = 50  # segments in the lines object; fewer when they are drawn wider
     line_width: float = 1.0  # lines_object(width=): 2 matches the quick network's ~3 px blur
     probe_curvature: float = 1.0  # get_default_probe(curvature=): a real probe leaves the twin ambiguity
