@@ -35,8 +35,15 @@ def _transpose(images, translations):
     return tf.transpose(images, [0, 2, 1, 3]) + translations[0, 0]
 
 
+def _bounded(images, translations):
+    return translate_xla(images, translations, max_shift=MAX_SHIFT)
+
+
+MAX_SHIFT = 7.0  # the seed's max offset; the shifts below are drawn within it
+
 BACKENDS = {
     "xla": tf.function(translate_xla, jit_compile=True),
+    "xla bounded": tf.function(_bounded, jit_compile=True),
     "v3 graph": tf.function(translate_v3),
     "v3 eager": translate_v3,
     "yardstick": tf.function(_yardstick, jit_compile=True),
@@ -49,7 +56,7 @@ BACKENDS = {
 @pytest.mark.parametrize("b, n", SIZES)
 def test_translate(timed, backend, b, n):
     images = tf.random.uniform([b, n, n, 1])
-    shifts = tf.random.uniform([b, 2], -7.0, 7.0)
+    shifts = tf.random.uniform([b, 2], -MAX_SHIFT, MAX_SHIFT)
     fn = BACKENDS[backend]
     assert fn(images, shifts).shape == (b, n, n, 1)
     timed(f"{backend} B={b} N={n}", fn, images, shifts, rounds=15)
@@ -58,6 +65,8 @@ def test_translate(timed, backend, b, n):
 for _b, _n in SIZES:
     ratio(f"B={_b} N={_n}: xla / v3 graph", f"xla B={_b} N={_n}", f"v3 graph B={_b} N={_n}", "<= 0.4")
     ratio(f"B={_b} N={_n}: xla / yardstick", f"xla B={_b} N={_n}", f"yardstick B={_b} N={_n}", "<= 2.5")
+    ratio(f"B={_b} N={_n}: xla bounded / v3 graph", f"xla bounded B={_b} N={_n}", f"v3 graph B={_b} N={_n}", "<= 0.4")
+    ratio(f"B={_b} N={_n}: xla bounded / yardstick", f"xla bounded B={_b} N={_n}", f"yardstick B={_b} N={_n}", "<= 2.5")
     ratio(f"B={_b} N={_n}: v3 eager / v3 graph", f"v3 eager B={_b} N={_n}", f"v3 graph B={_b} N={_n}")
     ratio(f"B={_b} N={_n}: y pass / yardstick", f"y pass B={_b} N={_n}", f"yardstick B={_b} N={_n}")
     ratio(f"B={_b} N={_n}: transpose / yardstick", f"transpose B={_b} N={_n}", f"yardstick B={_b} N={_n}")

@@ -7,14 +7,20 @@ with zero, not replaced. ``translate_xla(images, t)`` moves content by ``+t``:
 ``out(x, y) = in(x - t_x, y - t_y)``.
 
 ``translate_xla`` does not go through the general warp: a translation is separable, so it is done as
-one 1-D shift along y, then one along x, each a per-image gather of whole rows for two taps.
+one 1-D shift along y, then one along x, each a per-image gather of whole rows for two taps. With
+``max_shift`` (a bound on every ``|t_x|`` and ``|t_y|``) it uses a faster kernel instead: the image
+padded along x by the bound, and for each output row one gather of each of its two source rows as
+a window one pixel wider than the image, starting at the row's whole-pixel x shift.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import tensorflow as tf
+from tensorflow.compiler.tf2xla.python import xla as tf2xla
+from tensorflow.compiler.xla import xla_data_pb2
 from jaxtyping import Float, Inexact
 
 from contracts import contract
@@ -117,17 +123,103 @@ def _shift_rows(data: tf.Tensor, shift: tf.Tensor) -> tf.Tensor:
     return first + weight * (second - first)
 
 
+# Index (B, H, 4) = [image, row, column, channel]; each index takes a (1, 1, width, C) window.
+_ROW_WINDOWS = xla_data_pb2.GatherDimensionNumbers(
+    offset_dims=[2, 3], collapsed_slice_dims=[0, 1], start_index_map=[0, 1, 2, 3], index_vector_dim=2
+)
+
+
+def _row_windows(data: tf.Tensor, shift: tf.Tensor, pad: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """The two source rows of every output row as (W+1)-wide windows, and the bilinear weights.
+
+    Returns ``(top, bottom, weights)``: ``top[b, i]`` is source row ``i + floor(-t_y)`` (zero when
+    outside), ``bottom`` the row below, each from column ``floor(-t_x)`` on, so ``[..., :-1, :]``
+    and ``[..., 1:, :]`` are the two x taps; ``weights`` is ``(B, 2)`` ``[w_x, w_y]`` in [0, 1).
+    Needs every ``floor(-t_x)`` in ``[-pad, pad - 1]``.
+    """
+    shape = tf.shape(data)
+    batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
+    # One spare (never indexed) image: XlaGather refuses a batch of 0 with its slice size of 1.
+    padded = tf.pad(data, [[0, 1], [0, 0], [pad, pad], [0, 0]])
+    source = -shift
+    base = tf.floor(source)
+    whole = tf.cast(base, tf.int32)
+    rows = tf.range(height)[None, :] + whole[:, 1:2]  # (B, H): the top tap's source row
+    images = tf.broadcast_to(tf.range(batch)[:, None], tf.shape(rows))
+    columns = tf.broadcast_to(whole[:, 0:1] + pad, tf.shape(rows))
+    size = tf.stack([1, 1, width + 1, channels])
+
+    def window(row: tf.Tensor) -> tf.Tensor:
+        inside = tf.cast((row >= 0) & (row < height), data.dtype)[:, :, None, None]
+        index = tf.stack([images, tf.clip_by_value(row, 0, height - 1), columns, tf.zeros_like(columns)], axis=-1)
+        return tf2xla.gather(padded, index, _ROW_WINDOWS, size, indices_are_sorted=False) * inside
+
+    return window(rows), window(rows + 1), source - base
+
+
+def _x_blends(top: tf.Tensor, bottom: tf.Tensor, weights: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Each window blended along x by ``w_x``: the upper and lower rows of the y blend."""
+    wx = weights[:, 0, None, None, None]
+    return top[:, :, :-1] + wx * (top[:, :, 1:] - top[:, :, :-1]), bottom[:, :, :-1] + wx * (bottom[:, :, 1:] - bottom[:, :, :-1])
+
+
+def _translate_bounded(data: tf.Tensor, shift: tf.Tensor, pad: int) -> tf.Tensor:
+    """Real ``data`` moved by ``+shift`` with the row-window kernel; its own gradient (XlaGather has none).
+
+    The image gradient is the adjoint of a bilinear, zero-filled translation by ``t``: the same
+    translation by ``-t``. The shift gradient is minus the weights' derivative (``w = -t - floor(-t)``).
+    """
+
+    @tf.custom_gradient
+    def run(data: tf.Tensor, shift: tf.Tensor):  # type: ignore[no-untyped-def]
+        top, bottom, weights = _row_windows(data, shift, pad)
+        upper, lower = _x_blends(top, bottom, weights)
+        wy = weights[:, 1, None, None, None]
+
+        def grad(upstream: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            d_wx = (1 - wy) * (top[:, :, 1:] - top[:, :, :-1]) + wy * (bottom[:, :, 1:] - bottom[:, :, :-1])
+            d_wy = lower - upper
+            d_shift = -tf.stack([tf.reduce_sum(upstream * d_wx, [1, 2, 3]), tf.reduce_sum(upstream * d_wy, [1, 2, 3])], 1)
+            return _translate_bounded(upstream, -shift, pad), d_shift
+
+        return upper + wy * (lower - upper), grad
+
+    return run(data, shift)
+
+
+def _check_max_shift(max_shift: float | None) -> int | None:
+    """The x pad the bounded kernel needs for ``|t_x| <= max_shift``, or None for the general kernel."""
+    if max_shift is None:
+        return None
+    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, float)) or not 0 <= max_shift < math.inf:
+        raise ValueError(f"translate_xla: max_shift must be a number >= 0 or None; received: max_shift={max_shift!r}")
+    return math.floor(max_shift) + 1  # floor(-t_x) in [-ceil(m), floor(m)] within [-pad, pad - 1]
+
+
 @contract
 def translate_xla(
-    images: Inexact[tf.Tensor, "B H W C"], translations: Float[tf.Tensor, "B 2"]
+    images: Inexact[tf.Tensor, "B H W C"], translations: Float[tf.Tensor, "B 2"], max_shift: float | None = None
 ) -> Inexact[tf.Tensor, "B H W C"]:
     """Move each image's content by ``+[t_x, t_y]`` (bilinear, zero outside), in XLA-compilable ops.
 
-    Differentiable with respect to the images and the translations.
+    Differentiable with respect to the images and the translations. ``max_shift``: a promise that
+    every ``|t_x|`` and ``|t_y|`` is at most this many pixels, for the faster kernel. A translation
+    beyond it raises ValueError in eager mode; traced (where XLA drops asserts) its image comes out
+    NaN, so the broken promise cannot pass unnoticed.
     """
+    pad = _check_max_shift(max_shift)
     data, is_complex = _split_complex(images)
     t = tf.cast(translations, data.dtype)
-    moved_y = _shift_rows(data, t[:, 1])
-    # x as rows of the transposed stack: two transposes cost less than a gather along x.
-    moved = tf.transpose(_shift_rows(tf.transpose(moved_y, [0, 2, 1, 3]), t[:, 0]), [0, 2, 1, 3])
+    if pad is None:
+        moved_y = _shift_rows(data, t[:, 1])
+        # x as rows of the transposed stack: two transposes cost less than a gather along x.
+        moved = tf.transpose(_shift_rows(tf.transpose(moved_y, [0, 2, 1, 3]), t[:, 0]), [0, 2, 1, 3])
+    else:
+        within = tf.reduce_all(tf.abs(t) <= max_shift, axis=1)  # (B,)
+        if tf.executing_eagerly() and not bool(tf.reduce_all(within)):
+            worst = float(tf.reduce_max(tf.abs(t)))
+            raise ValueError(f"translate_xla: a translation exceeds max_shift={max_shift} px (largest |t| = {worst:.4g}); "
+                             "raise max_shift or pass max_shift=None for the general kernel")
+        poison = tf.where(within, tf.zeros_like(within, data.dtype), tf.constant(math.nan, data.dtype))
+        moved = _translate_bounded(data, t, pad) + poison[:, None, None, None]
     return _join_complex(moved) if is_complex else moved

@@ -119,6 +119,68 @@ def test_gradients():
     np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-6)
 
 
+_BOUNDED_JIT = tf.function(lambda x, t, m: translate_xla(x, t, max_shift=m), jit_compile=True, reduce_retracing=True)
+
+
+@given(
+    b=st.integers(0, 6), height=st.integers(2, 20), width=st.integers(2, 20), seed=st.integers(0, 2**31),
+    bound=st.sampled_from([0.0, 0.5, 3.0, 7.0, 25.0]),
+)
+def test_bounded_kernel_agrees_with_numpy_reference_within_its_bound(b, height, width, seed, bound):
+    """``max_shift``: the row-window kernel equals the reference for every translation within the
+    bound (the bound itself included, and bounds larger than the image), eager and under XLA."""
+    rng = np.random.default_rng(seed)
+    images = rng.standard_normal((b, height, width, 2)).astype("float32")
+    t = rng.uniform(-bound, bound, (b, 2)).astype("float32")
+    if b:
+        t[0] = [bound, -bound]  # the edge of the promise
+    expected = np_translate(images, t)
+    eager = translate_xla(tf.constant(images), tf.constant(t), max_shift=bound).numpy()
+    np.testing.assert_allclose(eager, expected, atol=1e-5)
+    np.testing.assert_allclose(_BOUNDED_JIT(tf.constant(images), tf.constant(t), bound).numpy(), expected, atol=1e-5)
+
+
+def test_bounded_kernel_gradients_match_the_general_kernel_and_finite_differences():
+    rng = np.random.default_rng(8)
+    images = tf.constant(rng.standard_normal((4, 11, 13, 2)))  # float64 for the finite differences
+    t = tf.constant(rng.uniform(-3.5, 3.5, (4, 2)))
+    weights = tf.constant(rng.standard_normal((4, 11, 13, 2)))
+
+    def loss(x, s, bound):
+        return tf.reduce_sum(translate_xla(x, s, max_shift=bound) * weights)
+
+    grads = {}
+    for bound in (None, 4.0):
+        with tf.GradientTape() as tape:
+            tape.watch([images, t])
+            value = loss(images, t, bound)
+        grads[bound] = [g.numpy() for g in tape.gradient(value, [images, t])]
+    np.testing.assert_allclose(grads[4.0][0], grads[None][0], atol=1e-10)
+    np.testing.assert_allclose(grads[4.0][1], grads[None][1], rtol=1e-8, atol=1e-10)
+    eps, numeric = 1e-6, np.zeros((4, 2))
+    for i in range(4):
+        for k in range(2):
+            d = np.zeros((4, 2))
+            d[i, k] = eps
+            numeric[i, k] = (loss(images, t + d, 4.0) - loss(images, t - d, 4.0)).numpy() / (2 * eps)
+    np.testing.assert_allclose(grads[4.0][1], numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_bounded_kernel_refuses_a_broken_promise_loudly():
+    """Beyond ``max_shift`` the kernel would read the wrong columns: eagerly a ValueError; traced
+    (XLA drops asserts) that image comes out NaN while the others stay exact."""
+    images = tf.random.stateless_normal([3, 9, 9, 1], seed=[1, 2])
+    t = tf.constant([[1.0, 0.5], [-6.0, 0.0], [0.0, 2.0]])
+    with pytest.raises(ValueError, match=r"exceeds max_shift=2.0 px \(largest \|t\| = 6\)"):
+        translate_xla(images, t, max_shift=2.0)
+    out = _BOUNDED_JIT(images, t, 2.0).numpy()
+    assert np.isnan(out[1]).all()
+    np.testing.assert_allclose(out[[0, 2]], np_translate(images.numpy(), t.numpy())[[0, 2]], atol=1e-5)
+    for bad in (-1.0, float("nan"), float("inf"), True, "3"):
+        with pytest.raises(ValueError, match="max_shift must be a number >= 0 or None"):
+            translate_xla(images, t, max_shift=bad)
+
+
 @given(dims=stack_dims(), seed=st.integers(0, 2**31))
 def test_flat_translation_matches_per_patch_reference_in_graph_modes(dims, seed):
     rng = np.random.default_rng(seed)
