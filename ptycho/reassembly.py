@@ -102,10 +102,11 @@ def reassemble_patches_position_real(
     _refuse_out_of_range(offsets, n, padded_size, "reassemble_patches_position_real")
     flat = _channel_to_flat(patches)  # (B*C, N, N, 1)
     shifts = tf.cast(flatten_offsets(offsets), tf.float32)  # (B*C, 2), same row order
-    placed = translate(pad_patches(flat, padded_size), shifts, backend=backend)
+    bound = None if n is None else (padded_size - n) / 2  # refused above when exceeded
+    placed = translate(pad_patches(flat, padded_size), shifts, backend=backend, max_shift=bound)
     ones = flat if support is None else flat[:, :support, :support]
     window = pad_patches(tf.ones_like(ones, dtype=tf.float32), padded_size)
-    weights = translate(window, shifts, backend=backend)
+    weights = translate(window, shifts, backend=backend, max_shift=bound)
     c = tf.shape(patches)[3]
     m = tf.shape(placed)[1]
     per_group = tf.stack([-1, c, m, m, 1])
@@ -130,10 +131,19 @@ def extract_patches_position(
     N: int,
     backend: Backend = "auto",
 ) -> Inexact[tf.Tensor, "B*C N N 1"]:
-    """Each patch of each group cut from its group's canvas at its offset (flat layout)."""
+    """Each patch of each group cut from its group's canvas at its offset (flat layout).
+
+    Offsets beyond the canvas margin ``(M - N)/2`` are refused, as in reassembly: the patch
+    would reach outside the canvas.
+    """
+    m = canvas.shape[1]
+    bound = None
+    if m is not None:
+        _refuse_out_of_range(offsets, N, m, "extract_patches_position")
+        bound = (m - N) / 2
     spread = repeat_per_patch(canvas, offsets)  # (B*C, M, M, 1), group-major
     shifts = -tf.cast(flatten_offsets(offsets), tf.float32)
-    return trim_reconstruction(translate(spread, shifts, backend=backend), N)
+    return trim_reconstruction(translate(spread, shifts, backend=backend, max_shift=bound), N)
 
 
 def reassemble_position(
