@@ -147,7 +147,11 @@ def _row_windows(data: tf.Tensor, shift: tf.Tensor, pad: int) -> tuple[tf.Tensor
     rows = tf.range(height)[None, :] + whole[:, 1:2]  # (B, H): the top tap's source row
     images = tf.broadcast_to(tf.range(batch)[:, None], tf.shape(rows))
     columns = tf.broadcast_to(whole[:, 0:1] + pad, tf.shape(rows))
-    size = tf.stack([1, 1, width + 1, channels])
+    static_width, static_channels = data.shape[2], data.shape[3]
+    if static_width is not None and static_channels is not None:  # a constant size keeps the static shape
+        size = tf.constant([1, 1, static_width + 1, static_channels])
+    else:
+        size = tf.stack([1, 1, width + 1, channels])
 
     def window(row: tf.Tensor) -> tf.Tensor:
         inside = tf.cast((row >= 0) & (row < height), data.dtype)[:, :, None, None]
@@ -222,4 +226,5 @@ def translate_xla(
                              "raise max_shift or pass max_shift=None for the general kernel")
         poison = tf.where(within, tf.zeros_like(within, data.dtype), tf.constant(math.nan, data.dtype))
         moved = _translate_bounded(data, t, pad) + poison[:, None, None, None]
+        moved.set_shape(data.shape)  # whatever the gather could not infer, the input's shape says
     return _join_complex(moved) if is_complex else moved
