@@ -166,6 +166,14 @@ def test_bounded_kernel_gradients_match_the_general_kernel_and_finite_difference
     np.testing.assert_allclose(grads[4.0][1], numeric, rtol=1e-5, atol=1e-8)
 
 
+def test_bounded_kernel_keeps_the_static_shape_while_tracing():
+    """XlaGather cannot always infer its output shape; the kernel must not lose what the input
+    says, or every contract downstream is deferred to run time instead of proved at trace time."""
+    traced = tf.function(lambda x, t: translate_xla(x, t, max_shift=3.0)).get_concrete_function(
+        tf.TensorSpec([None, 9, 11, 2]), tf.TensorSpec([None, 2]))
+    assert traced.structured_outputs.shape.as_list() == [None, 9, 11, 2]
+
+
 def test_bounded_kernel_refuses_a_broken_promise_loudly():
     """Beyond ``max_shift`` the kernel would read the wrong columns: eagerly a ValueError; traced
     (XLA drops asserts) that image comes out NaN while the others stay exact."""
