@@ -80,7 +80,7 @@ PRESETS = {
                     expected="about 45 s"),
     "quick": Preset("quick", N=32, gridsize=2, object_size=96, scan_step=3.0, n_groups=384, nepochs=40,
                     batch_size=8, learning_rate={"nll": 5e-4, "mae": 5e-4}, n_lines=30, line_width=2.0,
-                    n_filters_scale=1, expected="4.5-5.0 min measured"),
+                    n_filters_scale=1, expected="4.1-5.0 min measured"),
     "full": Preset("full", N=64, gridsize=2, object_size=128, scan_step=4.0, n_groups=1024, nepochs=50,
                    batch_size=16, learning_rate={"nll": 5e-4, "mae": 5e-4}, n_lines=90, n_filters_scale=2,
                    neighbor_count=7, expected="2.5-4.5 h (40-77 s per epoch measured; early stopping may end arms sooner)"),
