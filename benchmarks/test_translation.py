@@ -35,11 +35,12 @@ def _transpose(images, translations):
     return tf.transpose(images, [0, 2, 1, 3]) + translations[0, 0]
 
 
+MAX_SHIFT = 7.0  # the seed's max offset; the shifts below are drawn within it
+
+
 def _bounded(images, translations):
     return translate_xla(images, translations, max_shift=MAX_SHIFT)
 
-
-MAX_SHIFT = 7.0  # the seed's max offset; the shifts below are drawn within it
 
 BACKENDS = {
     "xla": tf.function(translate_xla, jit_compile=True),

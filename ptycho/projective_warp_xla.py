@@ -161,12 +161,6 @@ def _row_windows(data: tf.Tensor, shift: tf.Tensor, pad: int) -> tuple[tf.Tensor
     return window(rows), window(rows + 1), source - base
 
 
-def _x_blends(top: tf.Tensor, bottom: tf.Tensor, weights: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Each window blended along x by ``w_x``: the upper and lower rows of the y blend."""
-    wx = weights[:, 0, None, None, None]
-    return top[:, :, :-1] + wx * (top[:, :, 1:] - top[:, :, :-1]), bottom[:, :, :-1] + wx * (bottom[:, :, 1:] - bottom[:, :, :-1])
-
-
 def _translate_bounded(data: tf.Tensor, shift: tf.Tensor, pad: int) -> tf.Tensor:
     """Real ``data`` moved by ``+shift`` with the row-window kernel; its own gradient (XlaGather has none).
 
@@ -177,11 +171,12 @@ def _translate_bounded(data: tf.Tensor, shift: tf.Tensor, pad: int) -> tf.Tensor
     @tf.custom_gradient
     def run(data: tf.Tensor, shift: tf.Tensor):  # type: ignore[no-untyped-def]
         top, bottom, weights = _row_windows(data, shift, pad)
-        upper, lower = _x_blends(top, bottom, weights)
-        wy = weights[:, 1, None, None, None]
+        wx, wy = weights[:, 0, None, None, None], weights[:, 1, None, None, None]
+        top_step, bottom_step = top[:, :, 1:] - top[:, :, :-1], bottom[:, :, 1:] - bottom[:, :, :-1]
+        upper, lower = top[:, :, :-1] + wx * top_step, bottom[:, :, :-1] + wx * bottom_step
 
         def grad(upstream: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            d_wx = (1 - wy) * (top[:, :, 1:] - top[:, :, :-1]) + wy * (bottom[:, :, 1:] - bottom[:, :, :-1])
+            d_wx = (1 - wy) * top_step + wy * bottom_step
             d_wy = lower - upper
             d_shift = -tf.stack([tf.reduce_sum(upstream * d_wx, [1, 2, 3]), tf.reduce_sum(upstream * d_wy, [1, 2, 3])], 1)
             return _translate_bounded(upstream, -shift, pad), d_shift
