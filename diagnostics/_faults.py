@@ -87,8 +87,9 @@ FAULTS: dict[str, Fault] = {
     for f in (
         Fault("batch-merge", "reassembly merges the whole batch into one canvas once B*C >= 64",
               "ReassemblePatchesLayer.call (return value)", _batch_merge,
-              "XLA backend: no error at all (XLA's batched gather drops rows silently); V3 backend: "
-              "'Input transform should be num_images x 8 or 1 x 8' at the extraction"),
+              "XLA backend: 'Incompatible shapes: [2,1] vs. [30,46]' inside the row-window kernel at the "
+              "extraction (4 images from the merged canvas, 32 translations; the seed's kernel dropped rows "
+              "silently); V3 backend: 'Input transform should be num_images x 8 or 1 x 8' at the extraction"),
         Fault("flat-offsets", "offsets reach the reassembly layer as (B, 2) instead of (B, 1, 2, C)",
               "ReassemblePatchesLayer.call (offsets)", _flat_offsets,
               "ValueError at trace time: 'Dimension must be 2 but is 4 for ... Transpose ... input shapes: [?,2], [4]'"),

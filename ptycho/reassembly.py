@@ -60,11 +60,8 @@ def trim_reconstruction(canvas: Inexact[tf.Tensor, "B M M K"], N: int) -> Inexac
     return tf.slice(canvas, tf.stack([0, start, start, 0]), tf.stack([-1, N, N, -1]))
 
 
-def _refuse_out_of_range(offsets: tf.Tensor, N: int, padded_size: int, where: str) -> float:
-    """Offsets beyond what the canvas holds are refused, never clipped (eagerly; asserted in graphs).
-
-    Returns the margin ``(M - N)/2``: the bound on every translation of the canvas.
-    """
+def _refuse_out_of_range(offsets: tf.Tensor, N: int, padded_size: int, where: str) -> None:
+    """Offsets beyond what the canvas holds are refused, never clipped (eagerly; asserted in graphs)."""
     limit = (padded_size - N) / 2
     if tf.executing_eagerly():
         worst = float(tf.reduce_max(tf.abs(offsets))) if tf.size(offsets) > 0 else 0.0
@@ -81,7 +78,6 @@ def _refuse_out_of_range(offsets: tf.Tensor, N: int, padded_size: int, where: st
             tf.constant(limit, offsets.dtype),
             message=f"{where}: a relative offset exceeds the canvas margin (M - N)/2 = {limit:g} px",
         )
-    return limit
 
 
 @contract
@@ -103,13 +99,13 @@ def reassemble_patches_position_real(
     if support is not None and not (0 < support and (n is None or (support <= n and (n - support) % 2 == 0))):
         raise ValueError(f"reassemble_patches_position_real: support must be in (0, N={n}] with N - support even; "
                          f"received: support={support!r}")
-    bound = _refuse_out_of_range(offsets, n, padded_size, "reassemble_patches_position_real")
+    _refuse_out_of_range(offsets, n, padded_size, "reassemble_patches_position_real")
     flat = _channel_to_flat(patches)  # (B*C, N, N, 1)
     shifts = tf.cast(flatten_offsets(offsets), tf.float32)  # (B*C, 2), same row order
-    placed = translate(pad_patches(flat, padded_size), shifts, backend=backend, max_shift=bound)
+    placed = translate(pad_patches(flat, padded_size), shifts, backend=backend)
     ones = flat if support is None else flat[:, :support, :support]
     window = pad_patches(tf.ones_like(ones, dtype=tf.float32), padded_size)
-    weights = translate(window, shifts, backend=backend, max_shift=bound)
+    weights = translate(window, shifts, backend=backend)
     c = tf.shape(patches)[3]
     m = tf.shape(placed)[1]
     per_group = tf.stack([-1, c, m, m, 1])
@@ -140,10 +136,11 @@ def extract_patches_position(
     would reach outside the canvas.
     """
     m = canvas.shape[1]
-    bound = None if m is None else _refuse_out_of_range(offsets, N, m, "extract_patches_position")
+    if m is not None:
+        _refuse_out_of_range(offsets, N, m, "extract_patches_position")
     spread = repeat_per_patch(canvas, offsets)  # (B*C, M, M, 1), group-major
     shifts = -tf.cast(flatten_offsets(offsets), tf.float32)
-    return trim_reconstruction(translate(spread, shifts, backend=backend, max_shift=bound), N)
+    return trim_reconstruction(translate(spread, shifts, backend=backend), N)
 
 
 def reassemble_position(

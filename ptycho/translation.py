@@ -105,11 +105,10 @@ def translate_v3(
 
 @contract
 def translate_core(
-    images: Inexact[tf.Tensor, "B H W C"], translations: Float[tf.Tensor, "B 2"], use_xla: bool,
-    max_shift: float | None = None,
+    images: Inexact[tf.Tensor, "B H W C"], translations: Float[tf.Tensor, "B 2"], use_xla: bool
 ) -> Inexact[tf.Tensor, "B H W C"]:
     """The backend call itself, with the choice already made."""
-    return translate_xla(images, translations, max_shift) if use_xla else translate_v3(images, translations)
+    return translate_xla(images, translations) if use_xla else translate_v3(images, translations)
 
 
 @contract
@@ -117,11 +116,6 @@ def translate(
     images: Inexact[tf.Tensor, "B H W C"],
     translations: Float[tf.Tensor, "B 2"],
     backend: Backend = "auto",
-    max_shift: float | None = None,
 ) -> Inexact[tf.Tensor, "B H W C"]:
-    """Move each image's content by ``+[t_x, t_y]`` pixels; the batches must be equal (no broadcasting).
-
-    ``max_shift``: a bound on every ``|t_x|, |t_y|`` that the caller guarantees; the XLA backend
-    then runs its faster bounded kernel (``translate_xla``), V3 needs no bound.
-    """
-    return translate_core(images, translations, resolve_backend(backend) == "xla", max_shift)
+    """Move each image's content by ``+[t_x, t_y]`` pixels; the batches must be equal (no broadcasting)."""
+    return translate_core(images, translations, resolve_backend(backend) == "xla")

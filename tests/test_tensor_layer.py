@@ -16,7 +16,7 @@ from contracts import ShapeContractError
 from contracts.strategies import arrays_for, stack_dims
 from contracts.types import ChannelImages, ChannelOffsets
 from ptycho import tf_helper as h
-from ptycho.projective_warp_xla import projective_warp_xla, translate_xla
+from ptycho.projective_warp_xla import _translate_rows, _translate_windows, projective_warp_xla, translate_xla
 
 pytestmark = pytest.mark.contracts
 
@@ -119,74 +119,76 @@ def test_gradients():
     np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-6)
 
 
-_BOUNDED_JIT = tf.function(lambda x, t, m: translate_xla(x, t, max_shift=m), jit_compile=True, reduce_retracing=True)
+_XLA_JIT = tf.function(translate_xla, jit_compile=True)  # a trace per shape: XLA's shapes are static
 
 
 @given(
-    b=st.integers(0, 6), height=st.integers(2, 20), width=st.integers(2, 20), seed=st.integers(0, 2**31),
-    bound=st.sampled_from([0.0, 0.5, 3.0, 7.0, 25.0]),
+    b=st.integers(0, 7), height=st.integers(1, 20), width=st.integers(1, 20), seed=st.integers(0, 2**31),
+    spread=st.sampled_from([0.9, 5.0, 30.0, 1e6]), whole=st.booleans(),
 )
-def test_bounded_kernel_agrees_with_numpy_reference_within_its_bound(b, height, width, seed, bound):
-    """``max_shift``: the row-window kernel equals the reference for every translation within the
-    bound (the bound itself included, and bounds larger than the image), eager and under XLA."""
+def test_both_xla_kernels_agree_with_numpy_reference(b, height, width, seed, spread, whole):
+    """The row-window kernel (static shapes), eager and under XLA, and the
+    row kernel (any shapes) equal the reference for any translation: subpixel, whole-pixel, far out
+    of frame, with windows that run on into the neighbouring image, one-row and one-column images."""
     rng = np.random.default_rng(seed)
-    images = rng.standard_normal((b, height, width, 2)).astype("float32")
-    t = rng.uniform(-bound, bound, (b, 2)).astype("float32")
-    if b:
-        t[0] = [bound, -bound]  # the edge of the promise
+    images = rng.standard_normal((b, height, width, 2))
+    t = rng.uniform(-spread, spread, (b, 2))
+    t = np.round(t) if whole else t
     expected = np_translate(images, t)
-    eager = translate_xla(tf.constant(images), tf.constant(t), max_shift=bound).numpy()
-    np.testing.assert_allclose(eager, expected, atol=1e-5)
-    np.testing.assert_allclose(_BOUNDED_JIT(tf.constant(images), tf.constant(t), bound).numpy(), expected, atol=1e-5)
+    kernels = [_translate_rows, _XLA_JIT] + ([_translate_windows] if b else [])
+    for dtype in (tf.float32, tf.float64):
+        x, s = tf.constant(images, dtype), tf.constant(t, dtype)
+        for kernel in kernels:
+            np.testing.assert_allclose(kernel(x, s).numpy(), expected, atol=1e-5, err_msg=f"{kernel} {dtype}")
 
 
-def test_bounded_kernel_gradients_match_the_general_kernel_and_finite_differences():
+def test_window_kernel_takes_int64_positions_for_stacks_beyond_int32(monkeypatch):
+    """A stack of more than 2**31 pixels needs int64 flat positions; lowering the limit runs that
+    path on a small stack."""
+    import ptycho.projective_warp_xla as warp
+
+    rng = np.random.default_rng(4)
+    images = rng.standard_normal((3, 7, 5, 2))
+    t = rng.uniform(-6, 6, (3, 2))
+    monkeypatch.setattr(warp, "_INT32_PIXELS", 10)
+    got = _translate_windows(tf.constant(images), tf.constant(t)).numpy()
+    np.testing.assert_allclose(got, np_translate(images, t), atol=1e-10)
+
+
+@pytest.mark.parametrize("batch", [1, 2, 5])  # all images ends, or ends and interior
+def test_window_kernel_gradients_match_the_row_kernel_and_finite_differences(batch):
     rng = np.random.default_rng(8)
-    images = tf.constant(rng.standard_normal((4, 11, 13, 2)))  # float64 for the finite differences
-    t = tf.constant(rng.uniform(-3.5, 3.5, (4, 2)))
-    weights = tf.constant(rng.standard_normal((4, 11, 13, 2)))
+    images = tf.constant(rng.standard_normal((batch, 11, 13, 2)))  # float64 for the finite differences
+    offsets = [[0, 0], [-20, 2], [0, 30], [0.5, -0.5], [9, -3]]  # some out of frame
+    t = tf.constant(rng.uniform(-3.5, 3.5, (batch, 2)) + offsets[:batch])
+    weights = tf.constant(rng.standard_normal((batch, 11, 13, 2)))
 
-    def loss(x, s, bound):
-        return tf.reduce_sum(translate_xla(x, s, max_shift=bound) * weights)
+    def loss(kernel, x, s):
+        return tf.reduce_sum(kernel(x, s) * weights)
 
     grads = {}
-    for bound in (None, 4.0):
+    for kernel in (_translate_windows, _translate_rows):
         with tf.GradientTape() as tape:
             tape.watch([images, t])
-            value = loss(images, t, bound)
-        grads[bound] = [g.numpy() for g in tape.gradient(value, [images, t])]
-    np.testing.assert_allclose(grads[4.0][0], grads[None][0], atol=1e-10)
-    np.testing.assert_allclose(grads[4.0][1], grads[None][1], rtol=1e-8, atol=1e-10)
-    eps, numeric = 1e-6, np.zeros((4, 2))
-    for i in range(4):
+            value = loss(kernel, images, t)
+        grads[kernel] = [g.numpy() for g in tape.gradient(value, [images, t])]
+    np.testing.assert_allclose(grads[_translate_windows][0], grads[_translate_rows][0], atol=1e-10)
+    np.testing.assert_allclose(grads[_translate_windows][1], grads[_translate_rows][1], rtol=1e-8, atol=1e-10)
+    eps, numeric = 1e-6, np.zeros((batch, 2))
+    for i in range(batch):
         for k in range(2):
-            d = np.zeros((4, 2))
+            d = np.zeros((batch, 2))
             d[i, k] = eps
-            numeric[i, k] = (loss(images, t + d, 4.0) - loss(images, t - d, 4.0)).numpy() / (2 * eps)
-    np.testing.assert_allclose(grads[4.0][1], numeric, rtol=1e-5, atol=1e-8)
+            numeric[i, k] = (loss(_translate_windows, images, t + d) - loss(_translate_windows, images, t - d)).numpy() / (2 * eps)
+    np.testing.assert_allclose(grads[_translate_windows][1], numeric, rtol=1e-5, atol=1e-8)
 
 
-def test_bounded_kernel_keeps_the_static_shape_while_tracing():
-    """XlaGather cannot always infer its output shape; the kernel must not lose what the input
+@pytest.mark.parametrize("batch", [None, 3])
+def test_translate_xla_keeps_the_static_shape_while_tracing(batch):
+    """A gather cannot always infer its output shape; the translation must not lose what the input
     says, or every contract downstream is deferred to run time instead of proved at trace time."""
-    traced = tf.function(lambda x, t: translate_xla(x, t, max_shift=3.0)).get_concrete_function(
-        tf.TensorSpec([None, 9, 11, 2]), tf.TensorSpec([None, 2]))
-    assert traced.structured_outputs.shape.as_list() == [None, 9, 11, 2]
-
-
-def test_bounded_kernel_refuses_a_broken_promise_loudly():
-    """Beyond ``max_shift`` the kernel would read the wrong columns: eagerly a ValueError; traced
-    (XLA drops asserts) that image comes out NaN while the others stay exact."""
-    images = tf.random.stateless_normal([3, 9, 9, 1], seed=[1, 2])
-    t = tf.constant([[1.0, 0.5], [-6.0, 0.0], [0.0, 2.0]])
-    with pytest.raises(ValueError, match=r"exceeds max_shift=2.0 px \(largest \|t\| = 6\)"):
-        translate_xla(images, t, max_shift=2.0)
-    out = _BOUNDED_JIT(images, t, 2.0).numpy()
-    assert np.isnan(out[1]).all()
-    np.testing.assert_allclose(out[[0, 2]], np_translate(images.numpy(), t.numpy())[[0, 2]], atol=1e-5)
-    for bad in (-1.0, float("nan"), float("inf"), True, "3"):
-        with pytest.raises(ValueError, match="max_shift must be a number >= 0 or None"):
-            translate_xla(images, t, max_shift=bad)
+    traced = tf.function(translate_xla).get_concrete_function(tf.TensorSpec([batch, 9, 11, 2]), tf.TensorSpec([batch, 2]))
+    assert traced.structured_outputs.shape.as_list() == [batch, 9, 11, 2]
 
 
 @given(dims=stack_dims(), seed=st.integers(0, 2**31))

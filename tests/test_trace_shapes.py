@@ -120,8 +120,10 @@ def test_with_contracts_off_the_faults_give_what_the_catalogue_says():
     common = ["trace", "--N", "32", "--gridsize", "2", "--batch", "8", "--mode", "graph", "--filters", "1", "--format", "json"]
     v3 = cli(*common, "--backend", "v3", "--fault", "batch-merge", env=off)
     assert v3.returncode == 1 and json.loads(v3.stdout)["error"] == "InvalidArgumentError: Input transform should be num_images x 8 or 1 x 8"
-    silent = cli(*common, "--backend", "xla", "--fault", "batch-merge", env=off)
-    assert silent.returncode == 2 and json.loads(silent.stdout)["error"] is None  # XLA drops rows silently
+    xla = cli(*common, "--backend", "xla", "--fault", "batch-merge", env=off)
+    assert xla.returncode == 1 and json.loads(xla.stdout)["error"] == "InvalidArgumentError: Incompatible shapes: [2,1] vs. [30,46]"
+    silent = cli(*common, "--backend", "xla", "--fault", "modulo-broadcast", env=off)
+    assert silent.returncode == 2 and json.loads(silent.stdout)["error"] is None  # the row kernel drops rows silently
     flat = json.loads(cli(*common, "--fault", "flat-offsets", env=off).stdout)["error"]
     assert flat.startswith("ValueError: Dimension must be 2 but is 4")
     explained = cli("explain", flat, "--N", "32", "--gridsize", "2", "--batch", "8")
