@@ -1,14 +1,17 @@
 """Translation backends: XLA kernel vs ImageProjectiveTransformV3 (graph and eager), with a yardstick.
 
 The yardstick is an XLA-compiled elementwise op reading and writing the same bytes, so the ratio
-"XLA / yardstick" says how far the kernel is from memory bandwidth on this machine. "xla rows" is
-the kernel that runs while shapes are unknown (two 1-D row shifts and two transposes), timed here
+"XLA / yardstick" says how far the kernel is from memory bandwidth on this machine. "xla batch
+unknown" is the same kernel traced with a None batch, as the model's layers run it. "xla rows" is
+the kernel that runs while H, W or C are unknown (two 1-D row shifts and two transposes), timed here
 compiled so the row-window kernel has a baseline.
 
     make benchmark
 """
 
 from __future__ import annotations
+
+import functools
 
 import pytest
 import tensorflow as tf
@@ -30,8 +33,16 @@ def _yardstick(images, translations):
 MAX_OFFSET = 7.0  # the seed's max offset; the shifts are drawn within it
 
 
+@functools.cache
+def _batch_unknown(n: int):
+    """As the model's layers trace it: the batch unknown while tracing, known to XLA."""
+    signature = [tf.TensorSpec([None, n, n, 1]), tf.TensorSpec([None, 2])]
+    return tf.function(translate_xla, input_signature=signature, jit_compile=True)
+
+
 BACKENDS = {
     "xla": tf.function(translate_xla, jit_compile=True),
+    "xla batch unknown": _batch_unknown,
     "xla rows": tf.function(_translate_rows, jit_compile=True),
     "v3 graph": tf.function(translate_v3),
     "v3 eager": translate_v3,
@@ -44,7 +55,7 @@ BACKENDS = {
 def test_translate(timed, backend, b, n):
     images = tf.random.uniform([b, n, n, 1])
     shifts = tf.random.uniform([b, 2], -MAX_OFFSET, MAX_OFFSET)
-    fn = BACKENDS[backend]
+    fn = _batch_unknown(n) if backend == "xla batch unknown" else BACKENDS[backend]
     assert fn(images, shifts).shape == (b, n, n, 1)
     timed(f"{backend} B={b} N={n}", fn, images, shifts, rounds=15)
 
@@ -52,5 +63,6 @@ def test_translate(timed, backend, b, n):
 for _b, _n in SIZES:
     ratio(f"B={_b} N={_n}: xla / v3 graph", f"xla B={_b} N={_n}", f"v3 graph B={_b} N={_n}", "<= 0.4")
     ratio(f"B={_b} N={_n}: xla / yardstick", f"xla B={_b} N={_n}", f"yardstick B={_b} N={_n}", "<= 2.5")
+    ratio(f"B={_b} N={_n}: xla batch unknown / yardstick", f"xla batch unknown B={_b} N={_n}", f"yardstick B={_b} N={_n}")
     ratio(f"B={_b} N={_n}: xla rows / yardstick", f"xla rows B={_b} N={_n}", f"yardstick B={_b} N={_n}")
     ratio(f"B={_b} N={_n}: v3 eager / v3 graph", f"v3 eager B={_b} N={_n}", f"v3 graph B={_b} N={_n}")

@@ -88,15 +88,17 @@ FAULTS: dict[str, Fault] = {
         Fault("batch-merge", "reassembly merges the whole batch into one canvas once B*C >= 64",
               "ReassemblePatchesLayer.call (return value)", _batch_merge,
               "XLA backend: 'Incompatible shapes: [2,1] vs. [30,46]' inside the row-window kernel at the "
-              "extraction (4 images from the merged canvas, 32 translations; the seed's kernel dropped rows "
-              "silently); V3 backend: 'Input transform should be num_images x 8 or 1 x 8' at the extraction"),
+              "extraction (4 images from the merged canvas, 32 translations: numbers of the kernel's own, "
+              "2 and 30 interior images; the seed's kernel dropped rows silently); V3 backend: 'Input "
+              "transform should be num_images x 8 or 1 x 8' at the extraction"),
         Fault("flat-offsets", "offsets reach the reassembly layer as (B, 2) instead of (B, 1, 2, C)",
               "ReassemblePatchesLayer.call (offsets)", _flat_offsets,
               "ValueError at trace time: 'Dimension must be 2 but is 4 for ... Transpose ... input shapes: [?,2], [4]'"),
         Fault("modulo-broadcast", "per-group translations (B, 2) are handed to B*C flat images (the XLA path "
               "used to tile them by modulo indexing)", "translate (translations)", _modulo_broadcast,
-              "XLA backend: no error (rows dropped silently); V3 backend: 'Input transform should be "
-              "num_images x 8 or 1 x 8'"),
+              "XLA backend: 'Incompatible shapes: [30,1] vs. [6,46]' inside the row-window kernel (32 "
+              "images, 8 translations; 30 and 6 interior images; the seed's kernel dropped rows silently); "
+              "V3 backend: 'Input transform should be num_images x 8 or 1 x 8'"),
         Fault("sign-flip", "the non-XLA path moves content by -t (shapes hold; values differ between backends)",
               "trace --mode all: the values check of reassembly (xla vs v3); doctor: backend agreement", _sign_flip, "no error: shapes hold, values are mirrored"),
         Fault("output-shape-passthrough", "ExtractPatchesPositionLayer.compute_output_shape passes C through "

@@ -135,13 +135,12 @@ _PIXEL_RUNS = xla_data_pb2.GatherDimensionNumbers(
     offset_dims=[2, 3], collapsed_slice_dims=[], start_index_map=[0, 1], index_vector_dim=2
 )
 
-# Flat pixel positions as int32 (faster under XLA) while they fit; a larger stack takes int64.
 _INT32_PIXELS = 2**31 - 1
 
 
 def _row_windows(data: tf.Tensor, shift: tf.Tensor) -> tuple[tuple[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor], tf.Tensor]:
-    """For the interior images 1..B-2 of ``data`` (static B >= 3, H, W, C), moved by ``shift``
-    (B-2, 2): the two source rows of every output row as (W+1)-wide windows, and the weights.
+    """For the interior images 1..B-2 of ``data`` (H, W, C static), moved by ``shift`` (B-2, 2):
+    the two source rows of every output row as (W+1)-wide windows, and the bilinear weights.
 
     Returns ``((top, top_inside), (bottom, bottom_inside), weights)``: ``top[b, i]`` is source row
     ``i + floor(-t_y)`` from column ``floor(-t_x)`` on (columns outside the image zero), so
@@ -155,9 +154,12 @@ def _row_windows(data: tf.Tensor, shift: tf.Tensor) -> tuple[tuple[tf.Tensor, tf
     last images could ask for pixels beyond the stack (where XLA clamps the start). The row mask
     is returned, not applied: multiplied in before the x blend it costs XLA a pass.
     """
-    batch, height, width, channels = data.shape
-    index_dtype = tf.int32 if batch * height * width + width + 1 <= _INT32_PIXELS else tf.int64
-    pixels = tf.reshape(data, [batch * height * width, channels])
+    height, width, channels = data.shape[1:]
+    known = data.shape[0]
+    # int32 positions are faster under XLA; int64 when the stack may hold 2**31 pixels or more.
+    index_dtype = tf.int32 if known is not None and known * height * width + width + 1 <= _INT32_PIXELS else tf.int64
+    batch = tf.shape(data, out_type=index_dtype)[0]
+    pixels = tf.reshape(data, [-1, channels])
     source = -shift
     base = tf.floor(source)
     # Beyond one image width every tap is outside anyway; the clip keeps the int cast in range.
@@ -166,14 +168,16 @@ def _row_windows(data: tf.Tensor, shift: tf.Tensor) -> tuple[tuple[tf.Tensor, tf
     column = whole[:, 0]
     taps = column[:, None] + tf.range(width + 1, dtype=index_dtype)[None, :]  # source columns
     columns_inside = tf.cast((taps >= 0) & (taps < width), data.dtype)[:, None, :, None]
-    images = tf.range(1, batch - 1, dtype=index_dtype)[:, None]
+    images = tf.range(1, tf.maximum(batch - 1, 1), dtype=index_dtype)[:, None]  # none when B <= 2
+    # A slice may not be longer than the stack: an empty stack (no windows to take) takes none.
+    size = tf.stack([tf.minimum(tf.constant(width + 1, index_dtype), batch * height * width), tf.constant(channels, index_dtype)])
 
     def window(row: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         inside = tf.cast((row >= 0) & (row < height), data.dtype)[:, :, None, None]
         start = (images * height + tf.clip_by_value(row, 0, height - 1)) * width + column[:, None]
         index = tf.stack([start, tf.zeros_like(start)], axis=-1)
-        size = tf.constant([width + 1, channels], index_dtype)
-        return tf2xla.gather(pixels, index, _PIXEL_RUNS, size, indices_are_sorted=False) * columns_inside, inside
+        taken = tf2xla.gather(pixels, index, _PIXEL_RUNS, size, indices_are_sorted=False)
+        return tf.reshape(taken, [-1, height, width + 1, channels]) * columns_inside, inside
 
     rows = whole[:, 1:2] + tf.range(height, dtype=index_dtype)[None, :]  # the top tap's source row
     return window(rows), window(rows + 1), source - base
@@ -199,39 +203,47 @@ def _blend(data: tf.Tensor, shift: tf.Tensor) -> tuple[tf.Tensor, Callable[[tf.T
     return upper + wy * (lower - upper), shift_gradient
 
 
+def _ends(x: tf.Tensor) -> tf.Tensor:
+    """The first and the last image (the one image twice when B = 1; none when B = 0)."""
+    return tf.concat([x[:1], x[-1:]], 0)
+
+
+def _between_ends(ends: tf.Tensor, interior: tf.Tensor, batch: tf.Tensor) -> tf.Tensor:
+    """``[first end, *interior, last end]``, cut to the batch (B = 1 has its one image twice).
+
+    Zeros are concatenated and the ends written over them in place: concatenating the computed
+    ends directly costs XLA 20-30% of the whole kernel.
+    """
+    blank = tf.zeros_like(ends[:1])  # no rows when B = 0
+    stack = tf.concat([blank, interior, blank], 0)
+    places = tf.stack([0, tf.shape(stack)[0] - 1])[: tf.shape(ends)[0], None]
+    return tf.tensor_scatter_nd_update(stack, places, ends)[:batch]
+
+
 _ONE_IMAGE_EACH_SIDE = [[1, 1], [0, 0], [0, 0], [0, 0]]
 
 
 def _translate_windows(data: tf.Tensor, shift: tf.Tensor) -> tf.Tensor:
-    """Real ``data`` (static, non-zero B, H, W, C) moved by ``+shift`` with the row-window kernel.
+    """Real ``data`` (H, W, C static and non-zero; any B) moved by ``+shift``, row-window kernel.
 
-    The interior images are read straight from the stack. The first and last (all images, when
-    there are fewer than three) are copied out between two zero images and moved as that small
-    stack's interior, with the same arithmetic, so an image's result does not depend on where it
-    stands in the batch. Its own gradient (XlaGather has none): the image gradient is the adjoint
-    of a bilinear, zero-filled translation by ``t``, the same translation by ``-t``.
+    The interior images are read straight from the stack. The first and last are copied out
+    between two zero images and moved as that small stack's interior, with the same arithmetic,
+    so an image's result does not depend on where it stands in the batch; no branch on B. Its own
+    gradient (XlaGather has none): the image gradient is the adjoint of a bilinear, zero-filled
+    translation by ``t``, the same translation by ``-t``.
     """
-    batch = data.shape[0]
-    ends = [0, batch - 1] if batch >= 3 else list(range(batch))
 
     @tf.custom_gradient
     def run(data: tf.Tensor, shift: tf.Tensor):  # type: ignore[no-untyped-def]
-        end_out, end_gradient = _blend(tf.pad(tf.gather(data, ends), _ONE_IMAGE_EACH_SIDE), tf.gather(shift, ends))
-        if batch < 3:
-            out, shift_gradient = end_out, end_gradient
-        else:
-            inner, inner_gradient = _blend(data, shift[1:-1])
-            # Zero ends concatenated, then written over in place: concatenating the computed ends
-            # directly costs XLA 20-30% of the whole kernel.
-            blank = tf.zeros_like(data[:1])
-            out = tf.tensor_scatter_nd_update(tf.concat([blank, inner, blank], 0), [[0], [batch - 1]], end_out)
-
-            def shift_gradient(upstream: tf.Tensor) -> tf.Tensor:
-                d_ends = end_gradient(tf.gather(upstream, ends))
-                return tf.concat([d_ends[:1], inner_gradient(upstream[1:-1]), d_ends[1:]], 0)
+        batch = tf.shape(data)[0]
+        end_out, end_gradient = _blend(tf.pad(_ends(data), _ONE_IMAGE_EACH_SIDE), _ends(shift))
+        inner, inner_gradient = _blend(data, shift[1:-1])
+        out = _between_ends(end_out, inner, batch)
+        out.set_shape(data.shape)
 
         def grad(upstream: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            return _translate_windows(upstream, -shift), shift_gradient(upstream)
+            d_shift = _between_ends(end_gradient(_ends(upstream)), inner_gradient(upstream[1:-1]), batch)
+            return _translate_windows(upstream, -shift), d_shift
 
         return out, grad
 
@@ -245,11 +257,11 @@ def translate_xla(
     """Move each image's content by ``+[t_x, t_y]`` (bilinear, zero outside), in XLA-compilable ops.
 
     Differentiable with respect to the images and the translations; any translation, in or out of
-    frame. With static, non-empty shapes (always so under XLA, and in eager mode) it runs the
-    row-window kernel; otherwise two 1-D row shifts.
+    frame. With static, non-zero H, W and C (any batch) it runs the row-window kernel; otherwise
+    two 1-D row shifts.
     """
     data, is_complex = _split_complex(images)
     t = tf.cast(translations, data.dtype)
-    windows = data.shape.is_fully_defined() and data.shape.num_elements() > 0
+    windows = data.shape[1:].is_fully_defined() and data.shape[1:].num_elements() > 0
     moved = _translate_windows(data, t) if windows else _translate_rows(data, t)
     return _join_complex(moved) if is_complex else moved

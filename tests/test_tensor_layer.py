@@ -119,27 +119,37 @@ def test_gradients():
     np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-6)
 
 
-_XLA_JIT = tf.function(translate_xla, jit_compile=True)  # a trace per shape: XLA's shapes are static
+_XLA_JIT = tf.function(translate_xla, jit_compile=True)  # a trace per shape
+
+
+def _unknown_batch(jit_compile):
+    """The kernel traced with the batch unknown (as in a Keras model); under XLA compiled with it known."""
+
+    def run(x, t):
+        signature = [tf.TensorSpec([None, *x.shape[1:]], x.dtype), tf.TensorSpec([None, 2], t.dtype)]
+        return tf.function(_translate_windows, input_signature=signature, jit_compile=jit_compile)(x, t)
+
+    return run
 
 
 @given(
     b=st.integers(0, 7), height=st.integers(1, 20), width=st.integers(1, 20), seed=st.integers(0, 2**31),
-    spread=st.sampled_from([0.9, 5.0, 30.0, 1e6]), whole=st.booleans(),
+    spread=st.sampled_from([0.9, 5.0, 30.0, 1e6]), whole=st.booleans(), dtype=st.sampled_from([tf.float32, tf.float64]),
 )
-def test_both_xla_kernels_agree_with_numpy_reference(b, height, width, seed, spread, whole):
-    """The row-window kernel (static shapes), eager and under XLA, and the
-    row kernel (any shapes) equal the reference for any translation: subpixel, whole-pixel, far out
-    of frame, with windows that run on into the neighbouring image, one-row and one-column images."""
+def test_both_xla_kernels_agree_with_numpy_reference(b, height, width, seed, spread, whole, dtype):
+    """The row-window kernel (eager, under XLA, traced with the batch unknown in a graph and under
+    XLA) and the row kernel equal the reference for any translation and batch (0 and 1 included):
+    subpixel, whole-pixel, far out of frame, windows that run on into the neighbouring image,
+    one-row and one-column images."""
     rng = np.random.default_rng(seed)
     images = rng.standard_normal((b, height, width, 2))
     t = rng.uniform(-spread, spread, (b, 2))
     t = np.round(t) if whole else t
     expected = np_translate(images, t)
-    kernels = [_translate_rows, _XLA_JIT] + ([_translate_windows] if b else [])
-    for dtype in (tf.float32, tf.float64):
-        x, s = tf.constant(images, dtype), tf.constant(t, dtype)
-        for kernel in kernels:
-            np.testing.assert_allclose(kernel(x, s).numpy(), expected, atol=1e-5, err_msg=f"{kernel} {dtype}")
+    kernels = [_translate_rows, _translate_windows, _XLA_JIT, _unknown_batch(False), _unknown_batch(True)]
+    x, s = tf.constant(images, dtype), tf.constant(t, dtype)
+    for kernel in kernels:
+        np.testing.assert_allclose(kernel(x, s).numpy(), expected, atol=1e-5, err_msg=f"{kernel} {dtype}")
 
 
 def test_window_kernel_takes_int64_positions_for_stacks_beyond_int32(monkeypatch):

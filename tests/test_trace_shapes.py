@@ -122,8 +122,8 @@ def test_with_contracts_off_the_faults_give_what_the_catalogue_says():
     assert v3.returncode == 1 and json.loads(v3.stdout)["error"] == "InvalidArgumentError: Input transform should be num_images x 8 or 1 x 8"
     xla = cli(*common, "--backend", "xla", "--fault", "batch-merge", env=off)
     assert xla.returncode == 1 and json.loads(xla.stdout)["error"] == "InvalidArgumentError: Incompatible shapes: [2,1] vs. [30,46]"
-    silent = cli(*common, "--backend", "xla", "--fault", "modulo-broadcast", env=off)
-    assert silent.returncode == 2 and json.loads(silent.stdout)["error"] is None  # the row kernel drops rows silently
+    modulo = cli(*common, "--backend", "xla", "--fault", "modulo-broadcast", env=off)
+    assert modulo.returncode == 1 and json.loads(modulo.stdout)["error"] == "InvalidArgumentError: Incompatible shapes: [30,1] vs. [6,46]"
     flat = json.loads(cli(*common, "--fault", "flat-offsets", env=off).stdout)["error"]
     assert flat.startswith("ValueError: Dimension must be 2 but is 4")
     explained = cli("explain", flat, "--N", "32", "--gridsize", "2", "--batch", "8")
