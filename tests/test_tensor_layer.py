@@ -88,6 +88,16 @@ def test_complex_images_translate_real_and_imaginary_alike():
         np.testing.assert_allclose(got.imag, np_translate(im, t), atol=1e-5)
 
 
+def _numeric_gradient(f, t, eps=1e-6):
+    """Central differences of the scalar ``f`` with respect to each entry of the float64 tensor ``t``."""
+    numeric = np.zeros(t.shape)
+    for index in np.ndindex(*t.shape):
+        d = np.zeros(t.shape)
+        d[index] = eps
+        numeric[index] = (f(t + d) - f(t - d)).numpy() / (2 * eps)
+    return numeric
+
+
 def test_gradients():
     rng = np.random.default_rng(5)
     images = tf.constant(rng.standard_normal((3, 12, 12, 1)).astype("float32"))
@@ -107,15 +117,7 @@ def test_gradients():
         tape.watch(t64)
         loss = tf.reduce_sum(translate_xla(images64, t64) * tf.cast(weights, tf.float64))
     analytic = tape.gradient(loss, t64).numpy()
-    eps = 1e-6
-    numeric = np.zeros_like(analytic)
-    for i in range(3):
-        for k in range(2):
-            d = np.zeros((3, 2))
-            d[i, k] = eps
-            up = tf.reduce_sum(translate_xla(images64, t64 + d) * tf.cast(weights, tf.float64))
-            down = tf.reduce_sum(translate_xla(images64, t64 - d) * tf.cast(weights, tf.float64))
-            numeric[i, k] = (up - down).numpy() / (2 * eps)
+    numeric = _numeric_gradient(lambda s: tf.reduce_sum(translate_xla(images64, s) * tf.cast(weights, tf.float64)), t64)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-6)
 
 
@@ -184,12 +186,7 @@ def test_window_kernel_gradients_match_the_row_kernel_and_finite_differences(bat
         grads[kernel] = [g.numpy() for g in tape.gradient(value, [images, t])]
     np.testing.assert_allclose(grads[_translate_windows][0], grads[_translate_rows][0], atol=1e-10)
     np.testing.assert_allclose(grads[_translate_windows][1], grads[_translate_rows][1], rtol=1e-8, atol=1e-10)
-    eps, numeric = 1e-6, np.zeros((batch, 2))
-    for i in range(batch):
-        for k in range(2):
-            d = np.zeros((batch, 2))
-            d[i, k] = eps
-            numeric[i, k] = (loss(_translate_windows, images, t + d) - loss(_translate_windows, images, t - d)).numpy() / (2 * eps)
+    numeric = _numeric_gradient(lambda s: loss(_translate_windows, images, s), t)
     np.testing.assert_allclose(grads[_translate_windows][1], numeric, rtol=1e-5, atol=1e-8)
 
 
