@@ -11,8 +11,8 @@ def lines_object(size: int, n_lines: int = 400, seed: int = 0, phase: bool = Fal
 
     ``width`` scales the three sigmas (2: lines twice as wide, for a reconstruction whose
     resolution is coarser than one pixel). Drawn on a canvas twice the size and centre-cropped,
-    normalised to [0, 1]; amplitude
-    ``0.5 + value`` (in [0.5, 1.5]); with ``phase=True`` a phase of ``value - mean`` radians.
+    normalised to [0, 1]; amplitude ``0.5 + value`` (in [0.5, 1.5]); with ``phase=True`` a phase
+    of ``value - mean`` radians.
     """
     if not isinstance(size, int) or size < 8:
         raise ValueError(f"lines_object: size must be an int >= 8; received: size={size!r}")

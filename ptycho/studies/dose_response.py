@@ -286,13 +286,10 @@ def write_outputs(results: list[ArmResult], setup: Setup, out: Path, seconds: fl
     histories.mkdir(parents=True, exist_ok=True)
     for r in results:
         (histories / f"{r.arm.name}.json").write_text(json.dumps(r.history, indent=2))
-    def final_loss(history: dict[str, list[float]]) -> float | None:
-        return history["loss"][-1] if history.get("loss") else None
-
     metrics = {
         r.arm.name: {
             "nphotons": r.arm.nphotons, "loss": r.arm.loss, **r.metrics, "untrained": r.untrained,
-            "epochs_run": len(r.history.get("loss", [])), "final_loss": final_loss(r.history),
+            "epochs_run": len(r.history.get("loss", [])), "final_loss": r.history["loss"][-1] if r.history.get("loss") else None,
             "seconds": round(r.seconds, 2), "translate_backend": r.backend, "valid": not r.problems,
             "problems": r.problems,
         }
