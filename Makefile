@@ -29,7 +29,7 @@ study: $(STAMP)
 	$(PY) -m ptycho.studies.dose_response --preset quick --output-dir dose_response_out
 
 benchmark: $(STAMP)
-	$(PY) -m pytest benchmarks --benchmark-enable
+	TF_CPU_ALLOCATOR_USE_BFC=true $(PY) -m pytest benchmarks --benchmark-enable
 
 clean:
 	rm -rf $(VENV) build *.egg-info .hypothesis .benchmarks dose_response_out

@@ -8,18 +8,19 @@ code stays exercised without timing anything.
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
 
 # TensorFlow's default CPU allocator is malloc; glibc serves blocks over 32 MB by mmap and unmaps
 # them on free, so an op whose output exceeds 32 MB (B=512, N=128 here: 33.5 MB) pays a page
 # fault per 4 KiB page on every call (8193 per call measured with getrusage, ~10 ms), whatever
-# the op does. The BFC allocator keeps its memory. It must be chosen before TensorFlow starts.
+# the op does. The BFC allocator keeps its memory. It must be chosen before TensorFlow starts,
+# so `make benchmark` sets TF_CPU_ALLOCATOR_USE_BFC=true in the environment; this file only
+# reports what the run had (setting it here would reach every test collected with it).
 _ALLOCATOR = (
     "BFC (TF_CPU_ALLOCATOR_USE_BFC=true)"
-    if "tensorflow" not in sys.modules and os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true") == "true"
-    else "as TensorFlow was started (set TF_CPU_ALLOCATOR_USE_BFC=true before it for the BFC allocator)"
+    if os.environ.get("TF_CPU_ALLOCATOR_USE_BFC") == "true"
+    else "malloc (TensorFlow's default; `make benchmark` sets TF_CPU_ALLOCATOR_USE_BFC=true)"
 )
 
 _times: dict[str, float] = {}

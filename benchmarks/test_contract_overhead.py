@@ -10,6 +10,7 @@ import tensorflow as tf
 from beartype import beartype
 from jaxtyping import Float, jaxtyped
 
+import contracts
 from contracts import contract
 
 from .conftest import ratio
@@ -38,6 +39,19 @@ def test_eager_call(timed, key, fn):
     timed(key, fn, IMAGES, OFFSETS)
 
 
+def test_eager_call_with_contracts_off(timed):
+    previous = contracts.set_mode("off")
+    try:
+        assert contracted(IMAGES, OFFSETS) is OFFSETS
+        timed("eager contract, mode off", contracted, IMAGES, OFFSETS)
+    finally:
+        contracts.set_mode(previous)
+
+
+ratio(
+    "eager, mode off: overhead / the checking contract's overhead",
+    "eager contract, mode off", "eager contract", "<= 0.1", baseline="eager plain",
+)
 ratio(
     "eager, 2 tensors: contract overhead / jaxtyping+beartype's",
     "eager contract", "eager jaxtyping+beartype", "<= 0.25", baseline="eager plain",

@@ -16,8 +16,8 @@ import functools
 import pytest
 import tensorflow as tf
 
-from ptycho.projective_warp_xla import _translate_rows, translate_xla
-from ptycho.translation import translate_v3
+from ptycho.tensors.translation.v3 import translate_v3
+from ptycho.tensors.translation.xla import _translate_rows, translate_xla
 
 from .conftest import ratio
 

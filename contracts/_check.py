@@ -8,10 +8,10 @@ expressions (``B*C``) are evaluated, so an expression may use a dim bound by a l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
-
 import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -23,10 +23,11 @@ from ._errors import (
     likely_cause_for_rank,
     make_error,
 )
-from ._mode import Mode
+from ._mode import ContractMode
 from ._registry import CheckEvent, ExecMode, emit, recording_active
 from ._runtime import DeferredCheck, emit_equal
 from ._spec import ArraySpec, Axis, FunctionSpec
+from ._vocabulary import DimConflict, vocabulary_for
 
 _MISSING = object()
 
@@ -78,7 +79,7 @@ def _is_keras_tensor(x: Any) -> bool:
 class Call:
     """Checks one call of a contracted function."""
 
-    def __init__(self, fspec: FunctionSpec, mode: Mode) -> None:
+    def __init__(self, fspec: FunctionSpec, mode: ContractMode) -> None:
         self.fspec = fspec
         self.mode = mode
         self.bindings: dict[str, _Bound] = {}
@@ -86,6 +87,10 @@ class Call:
         self.deferred_ops: list[Any] = []
         self.anchors: list[Any] = []  # graph tensors checked so far: guards run after them
         self.record = recording_active()
+        self.vocabulary = vocabulary_for(fspec.module)
+
+    def layout(self, spec: ArraySpec) -> str | None:
+        return self.vocabulary.layout_of(spec.text)
 
     # -- values -------------------------------------------------------------------------------
 
@@ -100,7 +105,11 @@ class Call:
             shape = tuple(x.shape) if isinstance(x, np.ndarray) else None
             wanted = {"numpy": "a numpy.ndarray", "tf": "a tf.Tensor"}.get(spec.array_kind, "an array")
             self._fail(
-                "not_tensor", argument, spec, _type_name(x), shape,
+                "not_tensor",
+                argument,
+                spec,
+                _type_name(x),
+                shape,
                 f"got {_type_name(x)}, expected {wanted}",
             )
         if isinstance(x, np.ndarray):
@@ -121,13 +130,26 @@ class Call:
         return tuple(Binding(n, b.value, b.source) for n, b in self.bindings.items())
 
     def _fail(
-        self, kind: Any, argument: str, spec: ArraySpec, actual_type: str,
-        shape: tuple[int | None, ...] | None, detail: str, **extra: Any,
+        self,
+        kind: Any,
+        argument: str,
+        spec: ArraySpec,
+        actual_type: str,
+        shape: tuple[int | None, ...] | None,
+        detail: str,
+        **extra: Any,
     ) -> None:
         violation = Violation(
-            kind=kind, function=self.fspec.label, argument=argument, expected=spec.annotation,
-            layout=spec.layout, actual_type=actual_type, actual_shape=shape, detail=detail,
-            bindings=self._binding_tuple(), **extra,
+            kind=kind,
+            function=self.fspec.label,
+            argument=argument,
+            expected=spec.annotation,
+            layout=self.layout(spec),
+            actual_type=actual_type,
+            actual_shape=shape,
+            detail=detail,
+            bindings=self._binding_tuple(),
+            **extra,
         )
         error = make_error(violation)
         if self.record:
@@ -136,16 +158,34 @@ class Call:
         raise error
 
     def _emit_event(
-        self, argument: str, spec: ArraySpec, shape: tuple[int | None, ...] | None,
-        dtype: str, outcome: Any, message: str | None, deferred: tuple[str, ...],
-        exec_mode: ExecMode = "graph", concrete: tuple[int, ...] | None = None,
+        self,
+        argument: str,
+        spec: ArraySpec,
+        shape: tuple[int | None, ...] | None,
+        dtype: str,
+        outcome: Any,
+        message: str | None,
+        deferred: tuple[str, ...],
+        exec_mode: ExecMode = "graph",
+        concrete: tuple[int, ...] | None = None,
     ) -> None:
-        emit(CheckEvent(
-            function=self.fspec.qualname, location=self.fspec.location, argument=argument,
-            spec=spec.text, layout=spec.layout, dtype=dtype, static_shape=shape,
-            concrete_shape=concrete, bindings={n: b.value for n, b in self.bindings.items()},
-            outcome=outcome, exec_mode=exec_mode, message=message, deferred=deferred,
-        ))
+        emit(
+            CheckEvent(
+                function=self.fspec.qualname,
+                location=self.fspec.location,
+                argument=argument,
+                spec=spec.text,
+                layout=self.layout(spec),
+                dtype=dtype,
+                static_shape=shape,
+                concrete_shape=concrete,
+                bindings={n: b.value for n, b in self.bindings.items()},
+                outcome=outcome,
+                exec_mode=exec_mode,
+                message=message,
+                deferred=deferred,
+            )
+        )
 
     # -- phase A: type, dtype, rank, named and fixed axes ---------------------------------------
 
@@ -159,17 +199,33 @@ class Call:
                 ok = tf.as_dtype(dtype) in spec.tf_dtypes
             if not ok:
                 allowed = ", ".join(sorted(d.name for d in spec.tf_dtypes))
-                self._fail("dtype", argument, spec, _dtype_name(x), v.static,
-                           f"dtype is {_dtype_name(x)}, expected {spec.dtype_label} ({allowed})")
+                self._fail(
+                    "dtype",
+                    argument,
+                    spec,
+                    _dtype_name(x),
+                    v.static,
+                    f"dtype is {_dtype_name(x)}, expected {spec.dtype_label} ({allowed})",
+                )
         if v.static is None:
             v.deferred.append("rank unknown at trace time: not checked")
             return v
         rank, n_axes = len(v.static), len(spec.axes)
-        if spec.ellipsis_at is None and rank != n_axes or spec.ellipsis_at is not None and rank < n_axes - 1:
+        if (spec.ellipsis_at is None and rank != n_axes) or (
+            spec.ellipsis_at is not None and rank < n_axes - 1
+        ):
             need = f"{n_axes}" if spec.ellipsis_at is None else f"at least {n_axes - 1}"
-            self._fail("rank", argument, spec, _dtype_name(x), v.static,
-                       f"rank is {rank}, the spec '{spec.text}' has {need} axes",
-                       likely_cause=likely_cause_for_rank(v.static, spec.layout, self._known()))
+            self._fail(
+                "rank",
+                argument,
+                spec,
+                _dtype_name(x),
+                v.static,
+                f"rank is {rank}, the spec '{spec.text}' has {need} axes",
+                likely_cause=likely_cause_for_rank(
+                    v.static, self.layout(spec), self._known(), self.vocabulary
+                ),
+            )
         self._map_axes(v)
         for axis, ax in v.axis_of:
             if ax.kind == "fixed":
@@ -191,11 +247,11 @@ class Call:
             v.axis_of = list(enumerate(spec.axes))
             return
         head = spec.axes[: spec.ellipsis_at]
-        tail = spec.axes[spec.ellipsis_at + 1:]
+        tail = spec.axes[spec.ellipsis_at + 1 :]
         v.axis_of = list(enumerate(head))
         start = len(static) - len(tail)
         v.axis_of += [(start + i, ax) for i, ax in enumerate(tail)]
-        middle = static[len(head):start]
+        middle = static[len(head) : start]
         var = spec.axes[spec.ellipsis_at]
         if var.kind == "variadic" and var.name:
             source = f"{v.argument} axes {len(head)}..{start - 1}"
@@ -205,9 +261,15 @@ class Call:
             elif len(seen[0]) != len(middle) or any(
                 a is not None and b is not None and a != b for a, b in zip(seen[0], middle)
             ):
-                self._fail("dim", v.argument, spec, _dtype_name(v.x), static,
-                           f"dims *{var.name} are {middle}, but *{var.name} = {seen[0]} was "
-                           f"bound at {seen[1]}", dim=f"*{var.name}")
+                self._fail(
+                    "dim",
+                    v.argument,
+                    spec,
+                    _dtype_name(v.x),
+                    static,
+                    f"dims *{var.name} are {middle}, but *{var.name} = {seen[0]} was bound at {seen[1]}",
+                    dim=f"*{var.name}",
+                )
 
     # -- phase B: expressions -------------------------------------------------------------------
 
@@ -228,16 +290,17 @@ class Call:
             source = f"{ax.text} with {values}"
             if all(s is not None for s in static_env.values()):
                 assert ax.code is not None
-                expected = eval(ax.code, {"__builtins__": {}}, static_env)  # noqa: S307 - parsed, names and + - * // only
+                expected = eval(ax.code, {"__builtins__": {}}, static_env)
                 self._relate(v, axis, ax.text, int(expected), None, source, None)
             else:
+
                 def build(ax: Axis = ax) -> Any:
                     env = {}
                     for n in ax.names:
                         b = self.bindings[n]
                         env[n] = b.value if b.value is not None else b.dynamic()  # type: ignore[misc]
                     assert ax.code is not None
-                    return eval(ax.code, {"__builtins__": {}}, env)  # noqa: S307
+                    return eval(ax.code, {"__builtins__": {}}, env)
 
                 self._relate(v, axis, ax.text, None, build, source, None)
         return not waiting
@@ -245,8 +308,14 @@ class Call:
     # -- relations --------------------------------------------------------------------------
 
     def _relate(
-        self, v: _Value, axis: int, dim: str, expected: int | None,
-        expected_dynamic: Callable[[], Any] | None, source: str, bound: _Bound | None,
+        self,
+        v: _Value,
+        axis: int,
+        dim: str,
+        expected: int | None,
+        expected_dynamic: Callable[[], Any] | None,
+        source: str,
+        bound: _Bound | None,
     ) -> None:
         assert v.static is not None
         actual = v.static[axis]
@@ -254,16 +323,34 @@ class Call:
             if actual == expected:
                 return
             swapped = self._swapped(v, axis)
-            cause = likely_cause_for_dim(
-                dim, actual, expected, source, v.argument, self._known(), swapped
-            ) if bound is not None or swapped else None
-            where = f"but {dim} = {expected} was bound at {source}" if bound is not None else (
-                f"but the spec fixes it to {expected}" if source == "the spec"
-                else f"but {source} gives {expected}")
-            self._fail("dim", v.argument, v.spec, _dtype_name(v.x), v.static,
-                       f"dim {dim} is {actual} at {v.argument} axis {axis}, {where}",
-                       dim=dim, value=actual, bound_value=expected, bound_source=source,
-                       likely_cause=cause)
+            conflict = DimConflict(dim, actual, expected, source, v.argument, self._known())
+            cause = (
+                likely_cause_for_dim(conflict, swapped, self.vocabulary)
+                if bound is not None or swapped
+                else None
+            )
+            where = (
+                f"but {dim} = {expected} was bound at {source}"
+                if bound is not None
+                else (
+                    f"but the spec fixes it to {expected}"
+                    if source == "the spec"
+                    else f"but {source} gives {expected}"
+                )
+            )
+            self._fail(
+                "dim",
+                v.argument,
+                v.spec,
+                _dtype_name(v.x),
+                v.static,
+                f"dim {dim} is {actual} at {v.argument} axis {axis}, {where}",
+                dim=dim,
+                value=actual,
+                bound_value=expected,
+                bound_source=source,
+                likely_cause=cause,
+            )
         relation = f"{dim}: {v.argument} axis {axis} == {source}"
         v.deferred.append(relation)
         if self.mode != "full" or v.exec_mode != "graph":
@@ -271,8 +358,17 @@ class Call:
         actual_t = v.dynamic(axis)() if actual is None else actual
         expected_t = expected if expected is not None else expected_dynamic()  # type: ignore[misc]
         check = DeferredCheck(
-            function=self.fspec.label, qualname=self.fspec.qualname, argument=v.argument,
-            axis=axis, dim=dim, expected=source, spec=v.spec.annotation, layout=v.spec.layout,
+            function=self.fspec.label,
+            qualname=self.fspec.qualname,
+            argument=v.argument,
+            axis=axis,
+            dim=dim,
+            expected=source,
+            spec=v.spec.annotation,
+            layout=self.layout(v.spec),
+            dtype=_dtype_name(v.x),
+            static_shape=v.static,
+            bindings=self._binding_tuple(),
         )
         self.deferred_ops.append(emit_equal(actual_t, expected_t, check, self.anchors))
 
@@ -293,21 +389,30 @@ class Call:
             if j == axis:
                 continue
             want_here, want_there = expected_at(mine), expected_at(other)
-            if (want_here is not None and want_there is not None and want_here != want_there
-                    and v.static[j] == want_here and v.static[axis] == want_there):
+            if (
+                want_here is not None
+                and want_there is not None
+                and want_here != want_there
+                and v.static[j] == want_here
+                and v.static[axis] == want_there
+            ):
                 return (min(axis, j), max(axis, j))
         return None
 
     # -- whole calls ----------------------------------------------------------------------------
 
-    def check_arguments(self, args: tuple, kwargs: dict) -> tuple[list[tuple[int, _Value]], list[_Value]]:
+    def check_arguments(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[list[tuple[int, _Value]], list[_Value]]:
         """Bind and check every contracted argument: ``([(param number, value)], waiting)``.
 
         ``waiting``: arguments with an expression over a dim only the return value binds;
         ``check_outputs`` finishes them.
         """
-        values = [(k, self.bind(self.fspec.params[k].name, self.fspec.params[k].spec, x))
-                  for k, x in argument_values(self.fspec, args, kwargs)]
+        values = [
+            (k, self.bind(self.fspec.params[k].name, self.fspec.params[k].spec, x))
+            for k, x in argument_values(self.fspec, args, kwargs)
+        ]
         waiting = [v for _, v in values if not self.evaluate(v)]
         for _, v in values:
             if v not in waiting:
@@ -330,11 +435,22 @@ class Call:
             return
         concrete = v.static if v.exec_mode == "eager" else None
         outcome = "deferred" if v.deferred else "proved"
-        self._emit_event(v.argument, v.spec, v.static, _dtype_name(v.x), outcome, None,
-                         tuple(v.deferred), v.exec_mode, concrete)  # type: ignore[arg-type]
+        self._emit_event(
+            v.argument,
+            v.spec,
+            v.static,
+            _dtype_name(v.x),
+            outcome,
+            None,
+            tuple(v.deferred),
+            v.exec_mode,
+            concrete,  # type: ignore[arg-type]  # eager shapes hold no None
+        )
 
 
-def argument_values(fspec: FunctionSpec, args: tuple, kwargs: dict) -> list[tuple[int, Any]]:
+def argument_values(
+    fspec: FunctionSpec, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> list[tuple[int, Any]]:
     """(param number, value) for every contracted argument that was passed or has a default."""
     out = []
     for k, p in enumerate(fspec.params):

@@ -10,13 +10,20 @@ converted when AutoGraph is on, exactly as if it were called undecorated.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import tensorflow as tf
-from tensorflow.python.framework.ops import EagerTensor
 
 from ._check import Call
-from ._mode import _state, get_mode
+from ._compat import (
+    AUTOGRAPH_ARTIFACT_ATTRIBUTE,
+    EagerTensor,
+    autograph_convert,
+    autograph_enabled,
+    eager_shape,
+)
+from ._mode import get_mode
 from ._registry import recording_active, register
 from ._spec import ArraySpec, FunctionSpec, build_function_spec
 
@@ -26,7 +33,7 @@ _ANY, _FIXED, _NAMED, _EXPR = 0, 1, 2, 3
 _NO_BUILTINS: dict[str, Any] = {"__builtins__": {}}
 
 
-def _axes_plan(spec: ArraySpec) -> tuple | None:
+def _axes_plan(spec: ArraySpec) -> tuple[Any, ...] | None:
     if spec.ellipsis_at is not None or spec.array_kind != "tf":
         return None
     plan: list[tuple[int, Any]] = []
@@ -42,7 +49,7 @@ def _axes_plan(spec: ArraySpec) -> tuple | None:
     return tuple(plan)
 
 
-def _compile_plan(fspec: FunctionSpec) -> tuple | None:
+def _compile_plan(fspec: FunctionSpec) -> tuple[Any, ...] | None:
     """(params, returns) for the eager fast path, or None if any spec needs the general path."""
     params = []
     for p in fspec.params:
@@ -59,10 +66,10 @@ def _compile_plan(fspec: FunctionSpec) -> tuple | None:
     return tuple(params), tuple(returns)
 
 
-def _fast_value(x: Any, dtypes: Any, axes: tuple, env: dict, exprs: list) -> bool:
+def _fast_value(x: Any, dtypes: Any, axes: tuple[Any, ...], env: dict[str, Any], exprs: list[Any]) -> bool:
     if type(x) is not EagerTensor or (dtypes is not None and x.dtype not in dtypes):
         return False
-    shape = x._shape_tuple()
+    shape = eager_shape(x)
     if len(shape) != len(axes):
         return False
     for (kind, payload), size in zip(axes, shape):
@@ -80,10 +87,10 @@ def _fast_value(x: Any, dtypes: Any, axes: tuple, env: dict, exprs: list) -> boo
     return True
 
 
-def _fast_exprs(exprs: list, env: dict, waiting: list | None = None) -> bool:
+def _fast_exprs(exprs: list[Any], env: dict[str, Any], waiting: list[Any] | None = None) -> bool:
     for code, size in exprs:
         try:
-            value = eval(code, _NO_BUILTINS, env)  # noqa: S307 - parsed, names and + - * // only
+            value = eval(code, _NO_BUILTINS, env)
         except NameError:
             if waiting is None:
                 return False
@@ -94,8 +101,14 @@ def _fast_exprs(exprs: list, env: dict, waiting: list | None = None) -> bool:
     return True
 
 
-def _fast_inputs(plan: tuple, args: tuple, kwargs: dict, env: dict, waiting: list) -> bool:
-    exprs: list = []
+def _fast_inputs(
+    plan: tuple[Any, ...],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    env: dict[str, Any],
+    waiting: list[Any],
+) -> bool:
+    exprs: list[Any] = []
     for index, name, default, dtypes, axes in plan[0]:
         x = args[index] if index is not None and index < len(args) else kwargs.get(name, default)
         if not _fast_value(x, dtypes, axes, env, exprs):
@@ -103,21 +116,23 @@ def _fast_inputs(plan: tuple, args: tuple, kwargs: dict, env: dict, waiting: lis
     return _fast_exprs(exprs, env, waiting)
 
 
-def _fast_outputs(plan: tuple, out: Any, returns_tuple: bool, env: dict, waiting: list) -> bool:
+def _fast_outputs(
+    plan: tuple[Any, ...], out: Any, returns_tuple: bool, env: dict[str, Any], waiting: list[Any]
+) -> bool:
     returns = plan[1]
     if not returns:
         return not waiting
     outs = out if returns_tuple else (out,)
     if not isinstance(outs, (tuple, list)) or len(outs) != len(returns):
         return False
-    exprs: list = []
+    exprs: list[Any] = []
     for (dtypes, axes), x in zip(returns, outs):
         if not _fast_value(x, dtypes, axes, env, exprs):
             return False
     return _fast_exprs(exprs + waiting, env)
 
 
-def _gate(x: Any, ops: list) -> Any:
+def _gate(x: Any, ops: list[Any]) -> Any:
     """``x`` again, available only after ``ops`` ran (so a deferred check fires before use)."""
     if isinstance(x, tf.Tensor) and not isinstance(x, EagerTensor):
         with tf.control_dependencies(ops):
@@ -125,15 +140,17 @@ def _gate(x: Any, ops: list) -> Any:
     return x
 
 
-def _invoke(fn: Callable, args: tuple, kwargs: dict) -> Any:
+def _invoke(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if not tf.executing_eagerly():
-        ctx = tf.__internal__.autograph.control_status_ctx()
-        if ctx.status == ctx.status.ENABLED:
-            return tf.__internal__.autograph.tf_convert(fn, ctx)(*args, **kwargs)
+        ctx = autograph_enabled()
+        if ctx is not None:
+            return autograph_convert(fn, ctx)(*args, **kwargs)
     return fn(*args, **kwargs)
 
 
-def _checked_call(fspec: FunctionSpec, fn: Callable, mode: Any, args: tuple, kwargs: dict) -> Any:
+def _checked_call(
+    fspec: FunctionSpec, fn: Callable[..., Any], mode: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     call = Call(fspec, mode)
     values, waiting = call.check_arguments(args, kwargs)
     if call.deferred_ops:
@@ -158,16 +175,26 @@ def return_labels(fspec: FunctionSpec, suffix: str = "") -> list[str]:
     return [f"return value [{i}]{suffix}" for i in range(len(fspec.returns))]
 
 
-def check_returns(call: Call, fspec: FunctionSpec, out: Any, waiting: list | None = None) -> Any:
+def check_returns(call: Call, fspec: FunctionSpec, out: Any, waiting: list[Any] | None = None) -> Any:
     """Check the return value, then argument expressions that waited for a dim it binds."""
     if not fspec.returns:
         return out
     before = len(call.deferred_ops)
     if fspec.returns_tuple:
         if not isinstance(out, (tuple, list)) or len(out) != len(fspec.returns):
-            got = f"{type(out).__name__} of length {len(out)}" if isinstance(out, (tuple, list)) else type(out).__name__
-            call._fail("not_tensor", "return value", fspec.returns[0], got, None,
-                       f"returned {got}, the contract expects a tuple of {len(fspec.returns)}")
+            got = (
+                f"{type(out).__name__} of length {len(out)}"
+                if isinstance(out, (tuple, list))
+                else type(out).__name__
+            )
+            call._fail(
+                "not_tensor",
+                "return value",
+                fspec.returns[0],
+                got,
+                None,
+                f"returned {got}, the contract expects a tuple of {len(fspec.returns)}",
+            )
         outs = list(out)
     else:
         outs = [out]
@@ -176,7 +203,7 @@ def check_returns(call: Call, fspec: FunctionSpec, out: Any, waiting: list | Non
         return out
     ops = call.deferred_ops[before:]
     gated = [_gate(o, ops) for o in outs]
-    return (type(out)(gated) if fspec.returns_tuple else gated[0])
+    return type(out)(gated) if fspec.returns_tuple else gated[0]
 
 
 def contract(fn: F) -> F:
@@ -184,31 +211,29 @@ def contract(fn: F) -> F:
 
     Raises ``ContractDefinitionError`` now if a spec is malformed. Calls raise
     ``ShapeContractError`` when a shape or dtype is refuted; dims unknown at trace time are
-    checked when the graph runs (see ``contracts._runtime``).
+    checked when the graph runs (see ``contracts._runtime``). The mode is read at every call.
     """
     fspec = build_function_spec(fn)
     register(fspec)
-    if get_mode() == "off":
-        return fn
     plan = _compile_plan(fspec)
     returns_tuple = fspec.returns_tuple
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        mode = _state.mode
+        mode = get_mode()
         if mode == "off":
             return fn(*args, **kwargs)
         if plan is not None and not recording_active():
-            env: dict = {}
-            waiting: list = []
+            env: dict[str, Any] = {}
+            waiting: list[Any] = []
             if _fast_inputs(plan, args, kwargs, env, waiting):
                 out = fn(*args, **kwargs)
                 if _fast_outputs(plan, out, returns_tuple, env, waiting):
                     return out
-                call = Call(fspec, mode)  # type: ignore[arg-type]
+                call = Call(fspec, mode)
                 return check_returns(call, fspec, out, call.check_arguments(args, kwargs)[1])
         return _checked_call(fspec, fn, mode, args, kwargs)
 
-    wrapper.autograph_info__ = frozenset()  # type: ignore[attr-defined]  # AutoGraph: call as is
+    setattr(wrapper, AUTOGRAPH_ARTIFACT_ATTRIBUTE, frozenset())  # AutoGraph: call as is
     wrapper.__contract__ = fspec  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ._dims import LAYOUTS
+from ._vocabulary import EMPTY, DimConflict, Vocabulary
 
 ViolationKind = Literal["not_tensor", "rank", "dtype", "dim"]
 
@@ -19,7 +19,7 @@ class ShapeContractError(Exception):
     """A tensor's shape or dtype broke the contract of the function it was passed to."""
 
     _keras_call_info_injected = True  # Keras: keep this message as it is
-    violation: "Violation | None" = None
+    violation: Violation | None = None
 
 
 class ContractDefinitionError(TypeError):
@@ -41,7 +41,7 @@ class Violation:
 
     kind: ViolationKind
     function: str  # "translate_xla (ptycho/projective_warp_xla.py:120)"
-    argument: str  # "offsets" or "return value"
+    argument: str  # "labels" or "return value"
     expected: str  # annotation text
     layout: str | None
     actual_type: str  # "float32" or "numpy.ndarray"
@@ -93,10 +93,12 @@ def make_error(v: Violation) -> ShapeContractError:
     return err
 
 
-def _matching_layouts(shape: tuple[int | None, ...], known: dict[str, int]) -> list[str]:
+def _matching_layouts(
+    shape: tuple[int | None, ...], known: dict[str, int], vocabulary: Vocabulary
+) -> list[str]:
     """Layouts of the vocabulary that ``shape`` fits, given the dims bound so far."""
     found = []
-    for layout in LAYOUTS:
+    for layout in vocabulary.layouts:
         words = layout.spec.split()
         if len(words) != len(shape):
             continue
@@ -109,7 +111,7 @@ def _matching_layouts(shape: tuple[int | None, ...], known: dict[str, int]) -> l
             elif word in known:
                 ok = known[word] == size
             elif "*" in word:
-                a, b = word.split("*")
+                a, b = word.split("*", 1)
                 if a in known and b in known:
                     ok = known[a] * known[b] == size
             if not ok:
@@ -120,12 +122,15 @@ def _matching_layouts(shape: tuple[int | None, ...], known: dict[str, int]) -> l
 
 
 def likely_cause_for_rank(
-    shape: tuple[int | None, ...] | None, expected_layout: str | None, known: dict[str, int]
+    shape: tuple[int | None, ...] | None,
+    expected_layout: str | None,
+    known: dict[str, int],
+    vocabulary: Vocabulary = EMPTY,
 ) -> str | None:
     if shape is None:
         return None
     wanted = f" where {expected_layout} was expected" if expected_layout else ""
-    matches = _matching_layouts(shape, known)
+    matches = _matching_layouts(shape, known, vocabulary)
     if matches:
         return f"the shape fits the {' or the '.join(matches)} layout{wanted}"
     read = _read_as(shape, known)
@@ -152,36 +157,36 @@ def _read_as(shape: tuple[int | None, ...], known: dict[str, int]) -> str | None
 
 
 def likely_cause_for_dim(
-    dim: str,
-    value: int,
-    bound: int,
-    bound_source: str,
-    argument: str,
-    known: dict[str, int],
+    conflict: DimConflict,
     swapped_axis: tuple[int, int] | None,
+    vocabulary: Vocabulary = EMPTY,
 ) -> str | None:
-    """Name the known patterns: a merged batch (B*C), gridsize for C, two axes swapped."""
+    """Swapped axes, then the client's hints, then the generic ones (a product of two dims, a 1)."""
     if swapped_axis is not None:
         i, j = swapped_axis
-        return f"axes {i} and {j} of {argument} look swapped"
-    factors = [(n, s) for n, s in known.items() if n != dim and s > 1]
-    factors.sort(key=lambda ns: ns[0] != "C")  # C first: the stack's usual merge
-    for name, size in factors:
+        return f"axes {i} and {j} of {conflict.argument} look swapped"
+    for hint in vocabulary.hints:
+        text = hint(conflict)
+        if text:
+            return text
+    dim, value, bound = conflict.dim, conflict.value, conflict.bound
+    for name, size in conflict.known.items():
+        if name == dim or size <= 1:
+            continue
         if value == bound * size:
             return (
-                f"{argument} has {value} = {bound} x {name}({size}) where {dim} = {bound} was "
-                f"expected: a flat layout ({dim}*{name}, ...) was passed where the channel layout "
-                f"was expected (or {name} was merged into {dim} upstream)"
+                f"{conflict.argument} has {value} = {bound} x {name}({size}) where {dim} = {bound} was "
+                f"expected: {dim} and {name} look merged into one axis on this side (a reshape that "
+                f"folded {name} into {dim}, or the merged tensor passed where the unmerged one was expected)"
             )
         if bound == value * size:
             return (
-                f"{bound_source} has {bound} = {value} x {name}({size}) where {argument} has "
-                f"{value}: one side is in the flat layout ({dim}*{name}, ...) and the other in "
-                f"the channel layout (or {name} was merged into {dim} upstream)"
+                f"{conflict.bound_source} has {bound} = {value} x {name}({size}) where {conflict.argument} "
+                f"has {value}: {dim} and {name} are merged into one axis on one side and not on the other"
             )
-    if dim in ("C", "g") and value > 1 and bound > 1:
-        if value * value == bound:
-            return f"{value} is the gridsize of C = {value}*{value} = {bound}: gridsize was passed where C was expected"
-        if bound * bound == value:
-            return f"{value} = {bound}*{bound} is C for gridsize {bound}: C was passed where the gridsize was expected"
+    if value == 1 and bound > 1:
+        return (
+            f"{dim} became 1 in {conflict.argument} where {conflict.bound_source} has {bound}: a reduction "
+            f"or a merge collapsed that axis upstream (or a keepdims sum over it)"
+        )
     return None

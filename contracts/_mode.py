@@ -1,8 +1,9 @@
 """How much checking contracts do: ``off``, ``static`` (trace time only) or ``full`` (default).
 
-The mode comes from the ``PTYCHO_CONTRACTS`` environment variable, read the first time a mode is
-needed, and can be changed for a block with ``contracts.mode(...)``. A function decorated while the
-mode is ``off`` is returned undecorated, so it costs nothing per call, whatever the mode later is.
+The mode is read on every call, never frozen when a function is decorated: ``with mode(...)`` sets
+it for a block (a ``ContextVar``, so threads and tasks keep their own), ``set_mode`` sets the
+process default, and otherwise the ``PTYCHO_CONTRACTS`` environment variable decides, read at the
+call, so setting it after import takes effect at the next call.
 """
 
 from __future__ import annotations
@@ -10,48 +11,54 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Literal
 
-Mode = Literal["off", "static", "full"]
-MODES: tuple[Mode, ...] = ("off", "static", "full")
-ENV_VAR = "PTYCHO_CONTRACTS"
+ContractMode = Literal["off", "static", "full"]
+MODES: tuple[ContractMode, ...] = ("off", "static", "full")
+ENV_VAR = "PTYCHO_CONTRACTS"  # named after this project's distribution, ptycho-contracts
+
+_block: ContextVar[ContractMode | None] = ContextVar("contracts_mode", default=None)
 
 
-class _State:
-    mode: Mode | None = None
+class _Default:
+    mode: ContractMode | None = None  # set_mode(); None: the environment decides
 
 
-_state = _State()
+def _validate(value: str, source: str) -> ContractMode:
+    text = value.strip().lower()
+    for known in MODES:
+        if text == known:
+            return known
+    raise ValueError(f"{source}: contract mode must be one of {', '.join(MODES)}; received: {value!r}")
 
 
-def _validate(value: str, source: str) -> Mode:
-    value = value.strip().lower()
-    if value not in MODES:
-        raise ValueError(
-            f"{source}: contract mode must be one of {', '.join(MODES)}; received: {value!r}"
-        )
-    return value  # type: ignore[return-value]
+def get_mode() -> ContractMode:
+    """The mode in force now: the innermost ``mode()`` block, else ``set_mode``, else the environment."""
+    block = _block.get()
+    if block is not None:
+        return block
+    if _Default.mode is not None:
+        return _Default.mode
+    raw = os.environ.get(ENV_VAR)
+    if raw is None or raw == "full":
+        return "full"
+    return _validate(raw, ENV_VAR)
 
 
-def get_mode() -> Mode:
-    """The mode in force now."""
-    if _state.mode is None:
-        _state.mode = _validate(os.environ.get(ENV_VAR, "full"), ENV_VAR)
-    return _state.mode
-
-
-def set_mode(value: str) -> Mode:
-    """Set the mode for the rest of the process; returns the previous one."""
-    previous = get_mode()
-    _state.mode = _validate(value, "set_mode")
+def set_mode(value: str | None) -> ContractMode | None:
+    """Set the process default (None: back to the environment); returns the previous default."""
+    previous = _Default.mode
+    _Default.mode = None if value is None else _validate(value, "set_mode")
     return previous
 
 
 @contextlib.contextmanager
-def mode(value: str) -> Iterator[Mode]:
+def mode(value: str) -> Iterator[ContractMode]:
     """``with contracts.mode("static"): ...`` runs a block in another mode."""
-    previous = set_mode(value)
+    checked = _validate(value, "mode")
+    token = _block.set(checked)
     try:
-        yield _state.mode  # type: ignore[misc]
+        yield checked
     finally:
-        _state.mode = previous
+        _block.reset(token)

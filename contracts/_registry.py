@@ -33,7 +33,7 @@ class CheckEvent:
     outcome: Outcome
     exec_mode: ExecMode
     message: str | None = None  # the ShapeContractError text when refuted
-    deferred: tuple[str, ...] = ()  # relations left to run time, e.g. "B: offsets axis 0 == images axis 0"
+    deferred: tuple[str, ...] = ()  # relations left to run time, e.g. "B: labels axis 0 == images axis 0"
 
 
 REGISTRY: dict[str, FunctionSpec] = {}

@@ -1,14 +1,14 @@
 """Parse jaxtyping annotations into the specs the checker works on.
 
-This module reads jaxtyping's parsed dims (``cls.dims``, ``_NamedDim``, ``_FixedDim``,
-``_SymbolicDim`` and the anonymous sentinels); ``pyproject.toml`` pins jaxtyping's minor version
-for that reason. Everything that can be wrong with a spec is reported here, at decoration time,
-with the spec and the position of the offending axis.
+The parsed dims are jaxtyping's own (``cls.dims``), reached through ``_compat``. Everything that
+can be wrong with a spec is reported here, at decoration time, with the spec and the position of
+the offending axis.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect
 import os
 import types
@@ -19,9 +19,8 @@ from typing import Any, Literal
 import numpy as np
 import tensorflow as tf
 from jaxtyping import AbstractArray
-from jaxtyping import _array_types as jt
 
-from ._dims import LAYOUT_BY_SPEC
+from . import _compat
 from ._errors import ContractDefinitionError
 
 AxisKind = Literal["fixed", "named", "expr", "any", "ellipsis", "variadic"]
@@ -68,11 +67,6 @@ class ArraySpec:
     optional: bool = False
 
     @property
-    def layout(self) -> str | None:
-        found = LAYOUT_BY_SPEC.get(self.text)
-        return found.name if found else None
-
-    @property
     def fixed_rank(self) -> int | None:
         return None if self.ellipsis_at is not None else len(self.axes)
 
@@ -105,7 +99,7 @@ class FunctionSpec:
 
 
 def _dtype_sets(dtypes: Any) -> tuple[frozenset[tf.dtypes.DType] | None, frozenset[str] | None]:
-    if dtypes is jt._any_dtype:
+    if dtypes is _compat.ANY_DTYPE:
         return None, None
     names: set[str] = set()
     tf_dtypes: set[tf.dtypes.DType] = set()
@@ -113,10 +107,8 @@ def _dtype_sets(dtypes: Any) -> tuple[frozenset[tf.dtypes.DType] | None, frozens
         if not isinstance(d, str):
             continue  # regex dtypes (structured numpy arrays) never match a tensor
         names.add(d)
-        try:
+        with contextlib.suppress(TypeError):
             tf_dtypes.add(tf.as_dtype(d))
-        except TypeError:
-            pass
     return frozenset(tf_dtypes), frozenset(names)
 
 
@@ -124,9 +116,7 @@ def _parse_expr(text: str, where: str) -> tuple[types.CodeType, tuple[str, ...]]
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as e:
-        raise ContractDefinitionError(
-            f"{where}: '{text}' is not a valid dim expression ({e.msg})"
-        ) from None
+        raise ContractDefinitionError(f"{where}: '{text}' is not a valid dim expression ({e.msg})") from None
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_EXPR_NODES):
             raise ContractDefinitionError(
@@ -142,23 +132,23 @@ def _parse_axes(cls: Any, where: str) -> tuple[tuple[Axis, ...], int | None]:
     axes: list[Axis] = []
     for i, (dim, word) in enumerate(zip(cls.dims, words)):
         at = f"{where} axis {i} ('{word}')"
-        if dim is jt._anonymous_dim:
+        if dim is _compat.ANONYMOUS_DIM:
             axes.append(Axis("any", word))
-        elif dim is jt._anonymous_variadic_dim:
+        elif dim is _compat.ANONYMOUS_VARIADIC_DIM:
             axes.append(Axis("ellipsis", word))
-        elif isinstance(dim, jt._FixedDim):
+        elif isinstance(dim, _compat.FixedDim):
             if dim.broadcastable:
                 raise ContractDefinitionError(f"{at}: broadcastable dims (#) are not supported")
             axes.append(Axis("fixed", word, size=int(dim.size)))
-        elif isinstance(dim, jt._NamedDim):
+        elif isinstance(dim, _compat.NamedDim):
             if dim.broadcastable or dim.treepath:
                 raise ContractDefinitionError(
                     f"{at}: broadcastable (#) and tree-path (?) dims are not supported"
                 )
             axes.append(Axis("named", word, name=dim.name))
-        elif isinstance(dim, jt._NamedVariadicDim):
+        elif isinstance(dim, _compat.NamedVariadicDim):
             axes.append(Axis("variadic", word, name=dim.name))
-        elif isinstance(dim, jt._SymbolicDim):
+        elif isinstance(dim, _compat.SymbolicDim):
             code, names = _parse_expr(str(dim.elem), at)
             axes.append(Axis("expr", word, code=code, names=names))
         else:  # pragma: no cover - a jaxtyping version we have not read
@@ -251,9 +241,7 @@ def build_function_spec(fn: Any) -> FunctionSpec:
     try:
         hints = typing.get_type_hints(fn)
     except Exception as e:
-        raise ContractDefinitionError(
-            f"contract for {qualname}: cannot resolve its annotations ({e})"
-        ) from e
+        raise ContractDefinitionError(f"contract for {qualname}: cannot resolve its annotations ({e})") from e
     sig = inspect.signature(fn)
     params: list[ParamSpec] = []
     for pos, (name, p) in enumerate(sig.parameters.items()):
@@ -297,9 +285,7 @@ def build_function_spec(fn: Any) -> FunctionSpec:
     )
 
 
-def _check_expression_names(
-    qualname: str, params: list[ParamSpec], returns: list[ArraySpec]
-) -> None:
+def _check_expression_names(qualname: str, params: list[ParamSpec], returns: list[ArraySpec]) -> None:
     """Every name in a dim expression must be bound by a named axis somewhere."""
     bound: set[str] = set()
     for p in params:

@@ -22,7 +22,7 @@ def _spec_of(layer: keras.layers.Layer) -> FunctionSpec | None:
     return getattr(type(layer).call, "__contract__", None)
 
 
-class ContractedLayer(keras.layers.Layer):
+class ContractedLayer(keras.layers.Layer):  # type: ignore[misc]  # keras ships no type information
     """A layer whose contracted ``call`` is also checked on Keras symbolic tensors.
 
     ``output_dtype``: the dtype of the output when it is not the layer's compute dtype (e.g.

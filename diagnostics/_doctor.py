@@ -11,8 +11,9 @@ import numpy as np
 import tensorflow as tf
 
 import contracts
-from ptycho import tf_helper, translation
-from ptycho.model import create_model_with_gridsize
+from ptycho.model.factory import create_model_with_gridsize
+from ptycho.tensors import translation
+from ptycho.tensors.translation import backend as translation_backend
 
 from ._faults import FAULTS
 from ._trace import TraceConfig, _inputs, run_trace
@@ -52,20 +53,21 @@ def _symbolic_batch(cfg: TraceConfig) -> Finding:
 
 
 def _baked_decision() -> Finding:
-    before = len(translation.DECISIONS)
-
     @tf.function
     def shift(x, t):
-        return tf_helper.translate(x, t)
+        return translation.translate(x, t)
 
     x, t = tf.zeros([2, 8, 8, 1]), tf.zeros([2, 2])
-    with mock.patch.dict(os.environ, {translation.ENV_VAR: "1"}):
-        shift(x, t)
-    with mock.patch.dict(os.environ, {translation.ENV_VAR: "0"}):
-        shift(x, t)
-    decided = translation.DECISIONS[before:]
-    return Finding("H2: the XLA decision is baked into a function traced before a config change", "confirmed" if len(decided) == 1 else "refuted",
-                   f"{len(decided)} decision(s) for 2 calls, the second after USE_XLA_TRANSLATE=0: a traced function "
+    # Count how often the switch is read: a traced function reads it while tracing only.
+    switch = translation_backend.should_use_xla
+    with mock.patch.object(translation_backend, "should_use_xla", wraps=switch) as read:
+        with mock.patch.dict(os.environ, {translation.ENV_VAR: "1"}):
+            shift(x, t)
+        with mock.patch.dict(os.environ, {translation.ENV_VAR: "0"}):
+            shift(x, t)
+    decided = read.call_count
+    return Finding("H2: the XLA decision is baked into a function traced before a config change", "confirmed" if decided == 1 else "refuted",
+                   f"{decided} decision(s) for 2 calls, the second after USE_XLA_TRANSLATE=0: a traced function "
                    "keeps its backend; models here decide at build time and record it (model.translate_backend)")
 
 
@@ -91,8 +93,8 @@ def _backends_agree(fault: str | None) -> Finding:
     shifts = tf.constant(rng.uniform(-5, 5, (8, 2)).astype(np.float32))
     patch = contextlib.nullcontext() if fault is None else FAULTS[fault].patch()
     with patch:
-        diff = float(tf.reduce_max(tf.abs(tf_helper.translate(images, shifts, backend="xla")
-                                          - tf_helper.translate(images, shifts, backend="v3"))))
+        diff = float(tf.reduce_max(tf.abs(translation.translate(images, shifts, backend="xla")
+                                          - translation.translate(images, shifts, backend="v3"))))
     return Finding("invariant: the XLA and V3 translations agree", "holds" if diff <= 1e-5 else "fails",
                    f"max |xla - v3| = {diff:.3g} on 8 random subpixel shifts")
 

@@ -13,7 +13,8 @@ from unittest import mock
 
 import tensorflow as tf
 
-from ptycho import custom_layers, translation
+from ptycho.model import layers
+from ptycho.tensors import reassembly, translation
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Fault:
 
 @contextlib.contextmanager
 def _batch_merge() -> Iterator[None]:
-    original = custom_layers.reassemble_patches_position_real
+    original = layers.reassemble_patches_position_real
 
     def merged(patches, offsets, padded_size, backend="auto", support=None):
         canvas = original(patches, offsets, padded_size, backend=backend, support=support)
@@ -37,13 +38,13 @@ def _batch_merge() -> Iterator[None]:
             return tf.reduce_sum(canvas, axis=0, keepdims=True)
         return canvas
 
-    with mock.patch.object(custom_layers, "reassemble_patches_position_real", merged):
+    with mock.patch.object(layers, "reassemble_patches_position_real", merged):
         yield
 
 
 @contextlib.contextmanager
 def _flat_offsets() -> Iterator[None]:
-    original = custom_layers.ReassemblePatchesLayer.call
+    original = layers.ReassemblePatchesLayer.call
 
     def call(self, patches, offsets):
         return original(self, patches, offsets[:, 0, :, 0])  # one [x, y] per group: (B, 2)
@@ -51,14 +52,14 @@ def _flat_offsets() -> Iterator[None]:
     if hasattr(original, "__contract__"):  # absent when PTYCHO_CONTRACTS=off
         call.__contract__ = original.__contract__  # type: ignore[attr-defined]
 
-    with mock.patch.object(custom_layers.ReassemblePatchesLayer, "call", call):
+    with mock.patch.object(layers.ReassemblePatchesLayer, "call", call):
         yield
 
 
 @contextlib.contextmanager
 def _modulo_broadcast() -> Iterator[None]:
     # per-group translations (B, 2) handed to B*C flat images; the XLA path used to tile them by modulo
-    with mock.patch("ptycho.reassembly.flatten_offsets", lambda offsets: offsets[:, 0, :, 0]):
+    with mock.patch.object(reassembly, "flatten_offsets", lambda offsets: offsets[:, 0, :, 0]):
         yield
 
 
@@ -78,7 +79,7 @@ def _output_shape_passthrough() -> Iterator[None]:
     def passthrough(self, canvas_shape, offsets_shape):
         return (canvas_shape[0], self.N, self.N, offsets_shape[3])
 
-    with mock.patch.object(custom_layers.ExtractPatchesPositionLayer, "compute_output_shape", passthrough):
+    with mock.patch.object(layers.ExtractPatchesPositionLayer, "compute_output_shape", passthrough):
         yield
 
 

@@ -11,9 +11,9 @@ import numpy as np
 import tensorflow as tf
 
 import contracts
-from ptycho import translation
 from ptycho.config.config import ModelConfig
-from ptycho.model import create_model_with_gridsize, training_model
+from ptycho.model.factory import create_model_with_gridsize, training_model
+from ptycho.tensors.translation import decide_backend
 
 from ._faults import FAULTS
 
@@ -110,11 +110,15 @@ def run_trace(cfg: TraceConfig) -> TraceResult:
     model_cfg = ModelConfig(N=cfg.N, gridsize=cfg.gridsize, n_filters_scale=cfg.n_filters_scale,
                             max_offset=cfg.max_offset, translate_backend=cfg.backend)
     modes = MODES if cfg.mode == "all" else ("keras", cfg.mode)
-    decision_count = len(translation.DECISIONS)
     fault = contextlib.nullcontext() if cfg.fault is None else FAULTS[cfg.fault].patch()
     dims = {"B": cfg.batch, "g": cfg.gridsize, "C": model_cfg.C, "N": cfg.N, "M": model_cfg.padded_size}
-    result = TraceResult(cfg, dims, backend="?", backend_source="?")
-    with fault, contracts.mode("full"):
+    # What the model will decide, for a trace that stops before a model exists; the built model's
+    # own record replaces it.
+    expected = decide_backend(cfg.backend)
+    result = TraceResult(cfg, dims, backend=expected.backend, backend_source=expected.source)
+    # Full checking unless the user turned contracts off (PTYCHO_CONTRACTS=off: nothing is traced).
+    checking = contextlib.nullcontext() if contracts.get_mode() == "off" else contracts.mode("full")
+    with fault, checking:
         autoencoder = None
         for mode in dict.fromkeys(modes):
             with contracts.recording() as events:
@@ -123,6 +127,8 @@ def run_trace(cfg: TraceConfig) -> TraceResult:
                         autoencoder, _ = create_model_with_gridsize(
                             cfg.gridsize, cfg.N, cfg.backend, n_filters_scale=cfg.n_filters_scale,
                             max_offset=cfg.max_offset)
+                        result.backend = autoencoder.translate_backend
+                        result.backend_source = autoencoder.translate_backend_source
                     else:
                         _run_mode(mode, autoencoder, *_inputs(cfg, model_cfg))  # type: ignore[arg-type]
                 except contracts.ShapeContractError as e:
@@ -140,16 +146,12 @@ def run_trace(cfg: TraceConfig) -> TraceResult:
                 break
         if cfg.mode == "all" and not (result.violation or result.error) and result.records:
             _backend_agreement(cfg, model_cfg, result)
-    decisions = translation.DECISIONS[decision_count:]
-    if decisions:
-        result.backend = "xla" if decisions[0].use_xla else "v3"
-        result.backend_source = decisions[0].source
     return result
 
 
 def _backend_agreement(cfg: TraceConfig, model_cfg: ModelConfig, result: TraceResult) -> None:
     """Values, not shapes: reassembly with the XLA and V3 backends must agree on the trace's data."""
-    from ptycho.reassembly import reassemble_patches_position_real
+    from ptycho.tensors.reassembly import reassemble_patches_position_real
 
     x, offsets = _inputs(cfg, model_cfg)
     patches = tf.constant(x / (np.max(x) or 1.0))

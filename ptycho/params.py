@@ -1,8 +1,8 @@
-"""The seed's legacy configuration dict, as a compatibility view at the edge.
+"""PtychoPINN's legacy configuration dict, as a compatibility view at the edge.
 
-Nothing inside the stack reads ``cfg`` at trace time except the documented XLA switch
-(``cfg['use_xla_translate']``, consulted by ``translation.should_use_xla`` when the environment
-variable ``USE_XLA_TRANSLATE`` is unset). Build configuration explicitly with
+Nothing inside the stack reads ``cfg`` except the documented XLA switch (``cfg['use_xla_translate']``,
+consulted by ``ptycho.tensors.translation.should_use_xla`` when a model is built without an explicit
+backend and the environment variable ``USE_XLA_TRANSLATE`` is unset). Build configuration explicitly with
 ``ptycho.config.config`` instead.
 """
 
@@ -23,5 +23,5 @@ def get(key: str) -> Any:
     return cfg[key]
 
 
-def set(key: str, value: Any) -> None:  # noqa: A001 - the seed's name
+def set(key: str, value: Any) -> None:  # noqa: A001 - PtychoPINN's name
     cfg[key] = value

@@ -2,7 +2,7 @@
 
 ``train`` fits a fresh model to a ``PtychoDataContainer``; ``reconstruct`` predicts every group's
 object patch and stitches them into the full object at the groups' centroids
-(``tf_helper.reassemble_position``); ``train_eval`` does both and writes the history.
+(``ptycho.tensors.stitching.reassemble_position``); ``train_eval`` does both and writes the history.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import keras
 import numpy as np
 
 from .config.config import TrainingConfig
-from .loader import PtychoDataContainer
-from .model import CompiledModel, create_compiled_model
-from .reassembly import reassemble_position
+from .data.container import PtychoDataContainer
+from .model.factory import CompiledModel, create_compiled_model
+from .tensors.stitching import reassemble_position
+from .tensors.translation import BackendRequest
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def reconstruct(
 
     ``crop``: stitch only the central ``crop x crop`` of each patch (same centre, CONVENTIONS.md);
     the network's patches have support only in their central ``N/2`` box, so stitching the whole
-    ``N x N`` window would average in zeros.
+    ``N x N`` window would average in zeros. Stitched with the model's translation backend.
     """
     patches = diffraction_to_obj.predict(data.inputs(), batch_size=batch_size, verbose=0)
     n = patches.shape[1]
@@ -105,7 +106,9 @@ def reconstruct(
             raise ValueError(f"reconstruct: crop must be in (0, N={n}] with N - crop even; received: crop={crop!r}")
         start = (n - crop) // 2
         patches = patches[:, start : start + crop, start : start + crop]
-    return reassemble_position(patches, data.global_offsets, object_shape).numpy()
+    # The model's own backend (a model loaded from a file has none recorded: decided here).
+    backend: BackendRequest = getattr(diffraction_to_obj, "translate_backend", "auto")
+    return reassemble_position(patches, data.global_offsets, object_shape, backend=backend).numpy()
 
 
 def train_eval(

@@ -1,10 +1,10 @@
-"""Test configuration: hypothesis profiles and the AutoGraph-warning guard."""
+"""Test configuration: hypothesis profiles (the AutoGraph-warning guard is on through pyproject.toml)."""
 
 import os
 
 from hypothesis import HealthCheck, settings
 
-pytest_plugins = ["contracts.pytest_plugin", "pytester"]
+pytest_plugins = ["pytester"]
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -11,10 +11,15 @@ from jaxtyping import Float
 
 import contracts
 from contracts import ShapeContractError, contract
-from contracts.strategies import arrays_for, shape_for, stack_dims
-from contracts.types import ChannelImages, ChannelOffsets, FlatImages, FlatOffsets
+from contracts.testing.strategies import arrays_for, shape_for
+from tests.strategies import stack_dims
 
 pytestmark = pytest.mark.contracts
+
+ChannelImages = Float[tf.Tensor, "B N N C"]
+ChannelOffsets = Float[tf.Tensor, "B 1 2 C"]
+FlatImages = Float[tf.Tensor, "B*C N N 1"]
+FlatOffsets = Float[tf.Tensor, "B*C 2"]
 
 
 @contract
@@ -54,13 +59,41 @@ class TestModes:
         with contracts.mode("off"):
             assert pair(*self.bad).shape == (32, 4, 4, 1)
 
-    def test_decorated_while_off_is_the_function_itself(self):
-        def f(x: Float[tf.Tensor, "B"]) -> Float[tf.Tensor, "B"]:
+    def test_decorated_while_off_checks_once_the_mode_is_on(self):
+        def f(x: Float[tf.Tensor, "B"], y: Float[tf.Tensor, "B"]) -> Float[tf.Tensor, "B"]:
             return x
 
         with contracts.mode("off"):
-            assert contract(f) is f
+            checked = contract(f)
+            assert checked(tf.zeros([2]), tf.zeros([3])).shape == (2,)
+        with pytest.raises(ShapeContractError, match="dim B is 3 at y axis 0"):
+            checked(tf.zeros([2]), tf.zeros([3]))
         assert f"{f.__module__}.{f.__qualname__}" in contracts.REGISTRY
+
+    def test_environment_set_after_import_turns_checking_off_and_on(self, monkeypatch):
+        monkeypatch.setenv("PTYCHO_CONTRACTS", "off")
+        assert contracts.get_mode() == "off"
+        assert pair(*self.bad).shape == (32, 4, 4, 1)
+        monkeypatch.setenv("PTYCHO_CONTRACTS", "full")
+        with pytest.raises(ShapeContractError):
+            pair(*self.bad)
+        monkeypatch.delenv("PTYCHO_CONTRACTS")
+        with pytest.raises(ShapeContractError):
+            pair(*self.bad)
+
+    def test_a_mode_block_wins_over_the_environment_and_set_mode(self, monkeypatch):
+        monkeypatch.setenv("PTYCHO_CONTRACTS", "off")
+        with contracts.mode("full"), pytest.raises(ShapeContractError):
+            pair(*self.bad)
+        previous = contracts.set_mode("full")
+        try:
+            with pytest.raises(ShapeContractError):
+                pair(*self.bad)
+            with contracts.mode("off"):
+                assert pair(*self.bad).shape == (32, 4, 4, 1)
+        finally:
+            contracts.set_mode(previous)
+        assert contracts.get_mode() == "off"
 
     def test_static_mode_adds_no_run_time_ops_and_defers(self):
         specs = (tf.TensorSpec([None, 4, 4, 4]), tf.TensorSpec([None, 1, 2, 4]))
@@ -78,7 +111,6 @@ class TestModes:
     def test_bad_mode_value_is_named(self, monkeypatch):
         with pytest.raises(ValueError, match="must be one of off, static, full; received: 'loud'"):
             contracts.set_mode("loud")
-        monkeypatch.setattr(contracts._mode._state, "mode", None)
         monkeypatch.setenv("PTYCHO_CONTRACTS", "sometimes")
         with pytest.raises(ValueError, match="PTYCHO_CONTRACTS: .* received: 'sometimes'"):
             contracts.get_mode()
@@ -154,8 +186,14 @@ def test_quiet():
 """
 
 
-def test_pytest_plugin_fails_a_test_that_autograph_could_not_transform(pytester):
+def test_pytest_plugin_is_installed_and_inert_until_a_project_opts_in(pytester):
+    from importlib.metadata import entry_points
+
+    assert "contracts.testing.pytest_plugin" in [e.value for e in entry_points(group="pytest11")]
     pytester.makepyfile(PLUGIN_TEST)
-    result = pytester.runpytest_subprocess("-p", "contracts.pytest_plugin", "-q")
+    pytester.runpytest_subprocess("-q").assert_outcomes(passed=2)
+    result = pytester.runpytest_subprocess("-q", "--contracts-autograph-guard")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*AutoGraph could not transform <function f at 0x1>*"])
+    pytester.makeini("[pytest]\ncontracts_autograph_guard = true\n")
+    pytester.runpytest_subprocess("-q").assert_outcomes(passed=1, failed=1)

@@ -10,11 +10,40 @@ import pytest
 import tensorflow as tf
 from jaxtyping import Complex, Float
 
-from contracts import ContractDefinitionError, ShapeContractError, contract
+from contracts import (
+    ContractDefinitionError,
+    Dim,
+    DimConflict,
+    Layout,
+    ShapeContractError,
+    contract,
+    register_vocabulary,
+)
 
 pytestmark = pytest.mark.contracts
 
 HERE = os.path.relpath(__file__)
+
+
+def _time_hint(conflict: DimConflict) -> str | None:
+    """A client hint: this module's T is a time axis, sampled at 2 per unit."""
+    if conflict.dim == "T" and conflict.value * 2 == conflict.bound:
+        return f"{conflict.argument} has half the time steps: sampled at 1 per unit where 2 were expected"
+    return None
+
+
+# This module is a client of the library: its own dims, layouts and hint, for its own functions.
+register_vocabulary(
+    scope=__name__,
+    dims=[Dim("B", "examples in a batch"), Dim("N", "image side"), Dim("C", "channels"), Dim("T", "time steps")],
+    layouts=[
+        Layout("channel images", "B N N C"),
+        Layout("flat images", "B*C N N 1"),
+        Layout("channel offsets", "B 1 2 C"),
+        Layout("flat offsets", "B*C 2"),
+    ],
+    hints=[_time_hint],
+)
 
 
 @contract
@@ -44,9 +73,8 @@ def test_batch_mismatch_message_is_pinned():
         "  actual:       float32 (32, 1, 2, 4)\n"
         "  conflict:     dim B is 32 at offsets axis 0, but B = 128 was bound at images axis 0\n"
         "  bindings:     B=128 (images axis 0), N=64 (images axis 1), C=4 (images axis 3)\n"
-        "  likely cause: images axis 0 has 128 = 32 x C(4) where offsets has 32: one side is in "
-        "the flat layout (B*C, ...) and the other in the channel layout (or C was merged into B "
-        "upstream)"
+        "  likely cause: images axis 0 has 128 = 32 x C(4) where offsets has 32: B and C are "
+        "merged into one axis on one side and not on the other"
     )
 
 
@@ -69,9 +97,9 @@ def test_flat_images_where_channel_images_expected():
     message = _message(offsets_then_images, (4, 1, 2, 4), (16, 64, 64, 1))
     assert "  conflict:     dim B is 16 at images axis 0, but B = 4 was bound at offsets axis 0\n" in message
     assert message.endswith(
-        "  likely cause: images has 16 = 4 x C(4) where B = 4 was expected: a flat layout "
-        "(B*C, ...) was passed where the channel layout was expected (or C was merged into B "
-        "upstream)"
+        "  likely cause: images has 16 = 4 x C(4) where B = 4 was expected: B and C look merged "
+        "into one axis on this side (a reshape that folded C into B, or the merged tensor passed "
+        "where the unmerged one was expected)"
     )
 
 
@@ -89,12 +117,44 @@ def test_flat_offsets_layout_is_recognised():
     )
 
 
-def test_gridsize_passed_where_C_expected():
-    message = _message(flatten_pair, (8, 16, 16, 4), (8, 1, 2, 2))
-    assert "  conflict:     dim C is 2 at offsets axis 3, but C = 4 was bound at images axis 3\n" in message
+def test_a_registered_hint_speaks_first():
+    @contract
+    def align(audio: Float[tf.Tensor, "B T"], labels: Float[tf.Tensor, "B T"]) -> None:
+        return None
+
+    message = _message(align, (2, 100), (2, 50))
+    assert "  conflict:     dim T is 50 at labels axis 1, but T = 100 was bound at audio axis 1\n" in message
+    assert message.endswith("likely cause: labels has half the time steps: sampled at 1 per unit where 2 were expected")
+
+
+def test_a_batch_that_became_1_is_named():
+    message = _message(flatten_pair, (8, 16, 16, 4), (1, 1, 2, 4))
     assert message.endswith(
-        "likely cause: 2 is the gridsize of C = 2*2 = 4: gridsize was passed where C was expected"
+        "likely cause: B became 1 in offsets where images axis 0 has 8: a reduction or a merge "
+        "collapsed that axis upstream (or a keepdims sum over it)"
     )
+
+
+def test_without_a_vocabulary_no_layout_is_named_and_only_generic_hints_apply():
+    def flatten_elsewhere(
+        images: Float[tf.Tensor, "B N N C"], offsets: Float[tf.Tensor, "B 1 2 C"]
+    ) -> Float[tf.Tensor, "B*C N N 1"]:
+        return flatten_pair(images, offsets)
+
+    flatten_elsewhere.__module__ = "a_package_with_no_vocabulary"
+    message = _message(contract(flatten_elsewhere), (128, 64, 64, 4), (32, 1, 2, 4))
+    assert "  expected:     Float[Tensor, 'B 1 2 C']\n" in message
+    assert "likely cause: images axis 0 has 128 = 32 x C(4)" in message
+    rank = _message(contract(flatten_elsewhere), (32, 64, 64, 4), (32, 2))
+    assert rank.endswith("likely cause: the shape reads as (B, 2) in the dims bound so far")
+
+
+def test_a_vocabulary_refuses_a_conflicting_redefinition():
+    register_vocabulary(scope=__name__, dims=[Dim("T", "time steps")])  # the same again: fine
+    with pytest.raises(ValueError, match="dim 'T' of scope 'tests.test_contract_messages' is already registered"):
+        register_vocabulary(scope=__name__, dims=[Dim("T", "tokens")])
+    with pytest.raises(ValueError, match="scope must be a package name"):
+        register_vocabulary(scope="", dims=[])
 
 
 def test_swapped_axes_are_named():

@@ -199,3 +199,51 @@ class TestWhereTheErrorComesFrom:
         assert to_flat(*good).shape == (128, 8, 8, 1)
         assert tf.function(to_flat, input_signature=sig)(*good).shape == (128, 8, 8, 1)
         assert tf.function(to_flat, input_signature=sig, jit_compile=True)(*good).shape == (128, 8, 8, 1)
+
+
+@contract
+def merge_when_large(images: Float[tf.Tensor, "B N N C"]) -> Float[tf.Tensor, "B N N 1"]:
+    """The 778752 incident's pattern: one merged row for the whole batch once B*C >= 64, decided in the graph."""
+    per_group = tf.reduce_sum(images, axis=3, keepdims=True)
+    rows = tf.shape(images)[0] * tf.shape(images)[3]
+    return tf.cond(rows < 64, lambda: per_group, lambda: tf.reduce_sum(per_group, axis=0, keepdims=True))
+
+
+class TestSizesDecidedInsideTheCompiledFunction:
+    """A tf.cond on the batch makes the output's batch a run-time size inside XLA; the guard must hold."""
+
+    sig = [tf.TensorSpec([None, 8, 8, 4])]
+
+    def test_without_the_contract_xla_returns_one_row_for_32_silently(self):
+        plain = tf.function(merge_when_large.__wrapped__, input_signature=self.sig, jit_compile=True)
+        assert plain(tf.zeros([32, 8, 8, 4])).shape == (1, 8, 8, 1)
+
+    @pytest.mark.parametrize("batch", [32, 4])
+    def test_under_jit_compile_the_contract_refuses_to_compile_the_size_it_cannot_check(self, batch):
+        xla = tf.function(merge_when_large, input_signature=self.sig, jit_compile=True)
+        with pytest.raises(ShapeContractError) as info:
+            with raising_contract_errors():
+                xla(tf.zeros([batch, 8, 8, 4]))
+        message = str(info.value)
+        assert message.startswith("shape contract violated in merge_when_large (")
+        assert "  argument:     return value\n" in message
+        assert ("  conflict:     dim B: the size of return value axis 0 is decided at run time inside "
+                "the XLA-compiled function") in message
+        assert "  bindings:     B=? (images axis 0), N=8 (images axis 1), C=4 (images axis 3)" in message
+
+    def test_in_a_plain_graph_the_run_time_check_names_both_sizes(self):
+        graph = tf.function(merge_when_large, input_signature=self.sig)
+        assert graph(tf.zeros([4, 8, 8, 4])).shape == (4, 8, 8, 1)
+        with pytest.raises(ShapeContractError, match=r"dim B: return value axis 0 is 1, images axis 0 is 32"):
+            with raising_contract_errors():
+                graph(tf.zeros([32, 8, 8, 4]))
+
+    def test_a_deferred_violation_has_every_field_of_a_trace_time_one(self):
+        graph = tf.function(to_flat, input_signature=[tf.TensorSpec([None, 8, 8, 4]), tf.TensorSpec([None, 1, 2, 4])])
+        with pytest.raises(ShapeContractError) as info:
+            with raising_contract_errors():
+                graph(*[tf.constant(x) for x in _arrays((128, 8, 8, 4), (32, 1, 2, 4))])
+        lines = [line.split(":")[0].strip() for line in str(info.value).splitlines()[1:]]
+        assert lines == ["argument", "expected", "actual", "conflict", "bindings"]
+        assert "  actual:       float32 (32, 1, 2, 4)\n" in str(info.value)
+        assert "B=128 (images axis 0)" in str(info.value)

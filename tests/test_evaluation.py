@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ptycho.evaluation import evaluate, frc_resolution, psnr, remove_plane, trim
-from ptycho.objects import lines_object
+from ptycho.physics.objects import lines_object
 
 
 def test_identical_images_score_perfectly_and_scale_is_ignored():

@@ -12,15 +12,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import contracts
 from contracts import ShapeContractError
-from ptycho import custom_layers as L
 from ptycho.config.config import ModelConfig, TrainingConfig
-from ptycho.loader import PtychoDataContainer
+from ptycho.data.container import PtychoDataContainer
+from ptycho.data.raw import RawData
 from ptycho.model import create_model_with_gridsize, training_model
-from ptycho.objects import lines_object
-from ptycho.probe import get_default_probe
-from ptycho.raw_data import RawData
-from ptycho.simulation import grid_positions, simulate_diffraction
+from ptycho.model import layers as L
+from ptycho.physics.objects import lines_object
+from ptycho.physics.probe import get_default_probe
+from ptycho.physics.simulation import grid_positions, simulate_diffraction
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_DOC = ROOT.parent / "shared" / "seed" / "000_2ecb359b389e63c3.txt"
@@ -107,23 +108,33 @@ def test_two_models_share_no_variable():
 
 def test_backend_is_decided_at_build_and_recorded(monkeypatch):
     monkeypatch.setenv("USE_XLA_TRANSLATE", "0")
-    model, _ = create_model_with_gridsize(1, 32, n_filters_scale=1)
-    assert model.translate_backend == "v3"
-    assert model.get_layer("reassemble").backend == "v3"
+    model, to_obj = create_model_with_gridsize(1, 32, n_filters_scale=1)
+    assert model.translate_backend == to_obj.translate_backend == "v3"
+    assert model.translate_backend_source == "environment USE_XLA_TRANSLATE='0'"
+    assert model.get_layer("reassemble").backend == model.get_layer("extract").backend == "v3"
     explicit, _ = create_model_with_gridsize(1, 32, "xla", n_filters_scale=1)
-    assert explicit.translate_backend == "xla"
+    assert (explicit.translate_backend, explicit.translate_backend_source) == ("xla", "argument")
 
 
+PROBE = get_default_probe(16, curvature=1.0)  # complex: a probe that lost its imaginary part shows
+
+# (constructor, its arguments as get_config() must give them back, input shapes, input dtypes).
+# Non-default arguments wherever a layer has one, so a setting get_config() drops changes the dict.
 LAYER_CASES = [
-    (lambda: L.IntensityScale(3.0), [(5, 8, 8, 4)], [tf.float32]),
-    (lambda: L.CombineComplex(16), [(5, 8, 8, 4), (5, 8, 8, 4)], [tf.float32, tf.float32]),
-    (lambda: L.ReassemblePatchesLayer(20, backend="v3"), [(5, 16, 16, 4), (5, 1, 2, 4)], [tf.complex64, tf.float32]),
-    (lambda: L.ExtractPatchesPositionLayer(16, backend="xla"), [(5, 20, 20, 1), (5, 1, 2, 4)], [tf.complex64, tf.float32]),
-    (lambda: L.TrimReconstruction(16), [(5, 20, 20, 1)], [tf.complex64]),
-    (lambda: L.ProbeIllumination(16, probe=get_default_probe(16), mask=True), [(20, 16, 16, 1)], [tf.complex64]),
-    (lambda: L.DiffractionAmplitude(4), [(20, 16, 16, 1)], [tf.complex64]),
-    (lambda: L.Square(), [(5, 16, 16, 4)], [tf.float32]),
+    (lambda: L.IntensityScale(3.0), {"initial_scale": 3.0}, [(5, 8, 8, 4)], [tf.float32]),
+    (lambda: L.CombineComplex(16), {"N": 16}, [(5, 8, 8, 4), (5, 8, 8, 4)], [tf.float32, tf.float32]),
+    (lambda: L.ReassemblePatchesLayer(20, backend="v3", support=8), {"padded_size": 20, "backend": "v3", "support": 8},
+     [(5, 16, 16, 4), (5, 1, 2, 4)], [tf.complex64, tf.float32]),
+    (lambda: L.ExtractPatchesPositionLayer(16, backend="v3"), {"N": 16, "backend": "v3"},
+     [(5, 20, 20, 1), (5, 1, 2, 4)], [tf.complex64, tf.float32]),
+    (lambda: L.TrimReconstruction(16), {"N": 16}, [(5, 20, 20, 1)], [tf.complex64]),
+    (lambda: L.ProbeIllumination(16, probe=PROBE, mask=True), {"N": 16, "mask": True}, [(20, 16, 16, 1)], [tf.complex64]),
+    (lambda: L.DiffractionAmplitude(4), {"channels": 4}, [(20, 16, 16, 1)], [tf.complex64]),
+    (lambda: L.Square(), {}, [(5, 16, 16, 4)], [tf.float32]),
 ]
+LAYER_IDS = ["IntensityScale", "CombineComplex", "ReassemblePatchesLayer", "ExtractPatchesPositionLayer",
+             "TrimReconstruction", "ProbeIllumination", "DiffractionAmplitude", "Square"]
+BASE_CONFIG_KEYS = set(keras.layers.Layer().get_config())  # name, trainable, dtype
 
 
 def _tensor(shape, dtype):
@@ -134,14 +145,34 @@ def _tensor(shape, dtype):
     return tf.constant(values, dtype)
 
 
-@pytest.mark.parametrize("make, shapes, dtypes", LAYER_CASES)
-def test_layer_output_shape_config_round_trip(make, shapes, dtypes):
+@pytest.mark.parametrize("make, arguments, shapes, dtypes", LAYER_CASES, ids=LAYER_IDS)
+def test_layer_config_holds_its_constructor_arguments(make, arguments, shapes, dtypes):
+    config = make().get_config()
+    assert {k: v for k, v in config.items() if k not in BASE_CONFIG_KEYS} == arguments
+
+
+@pytest.mark.parametrize("make, arguments, shapes, dtypes", LAYER_CASES, ids=LAYER_IDS)
+def test_layer_rebuilt_from_its_config_and_weights_predicts_the_same(make, arguments, shapes, dtypes):
+    """Keras' round trip: ``from_config(get_config())``, then the saved weights (the probe is one)."""
     layer = make()
     inputs = [_tensor(s, d) for s, d in zip(shapes, dtypes)]
     out = layer(*inputs)
     assert tuple(layer.compute_output_shape(*shapes)) == tuple(out.shape)
     clone = type(layer).from_config(layer.get_config())
-    assert clone.get_config() == layer.get_config()
+    clone(*inputs)  # built
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(clone(*inputs).numpy(), out.numpy())
+
+
+def test_the_probe_is_saved_with_the_illumination_layer(tmp_path):
+    """A model holding only the illumination layer, saved and loaded, applies the same (complex) probe."""
+    patches = keras.Input((16, 16, 1), dtype="complex64")
+    model = keras.Model(patches, L.ProbeIllumination(16, probe=PROBE, mask=True)(patches))
+    model.save(tmp_path / "illumination.keras")
+    loaded = keras.models.load_model(tmp_path / "illumination.keras")
+    x = _tensor((3, 16, 16, 1), tf.complex64)
+    np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
+    assert np.abs(loaded(x).numpy().imag).max() > 0
 
 
 def test_saved_model_reproduces_predictions(tmp_path):
@@ -189,10 +220,17 @@ class TestBadInput:
         with pytest.raises(ValueError, match="data N=32 differs from the model's N=64"):
             PtychoDataContainer.from_grouped(grouped, raw.probeGuess, 1e6, ModelConfig(N=64, gridsize=1))
 
-    def test_model_refuses_channel_mismatch_at_construction(self):
-        model, _ = create_model_with_gridsize(2, 32, "xla", n_filters_scale=1)
-        with pytest.raises((ShapeContractError, ValueError)):
-            model.predict([np.zeros((2, 32, 32, 1), "float32"), np.zeros((2, 1, 2, 1), "float32")], verbose=0)
+    @pytest.mark.parametrize("backend", ["xla", "v3"])
+    def test_model_refuses_offsets_of_another_C(self, backend):
+        """Offsets of one patch per group for a gridsize-2 model: only the contract names it (no Keras
+        layer reads the coords' shape; with contracts off the translation fails on row counts)."""
+        model, _ = create_model_with_gridsize(2, 32, backend, n_filters_scale=1)
+        x, coords = np.zeros((2, 32, 32, 4), "float32"), np.zeros((2, 1, 2, 1), "float32")
+        message = (r"ReassemblePatchesLayer.call .*\n  argument:     offsets\n"
+                   r".*dim C is 1 at offsets axis 3, but C = 4 was bound at patches axis 3")
+        with pytest.raises(ShapeContractError, match=re.compile(message, re.S)):
+            with contracts.raising_contract_errors():
+                model.predict([x, coords], verbose=0)
 
     def test_config_errors_name_the_value(self):
         with pytest.raises(ValueError, match="gridsize must be 1, 2 or 3; received: gridsize=4"):
@@ -216,9 +254,9 @@ def test_short_training_improves_the_stitched_amplitude():
     """N=32, gridsize 2, 1e9 photons: 15 epochs cut the amplitude error by at least 8% (measured: 14%)."""
     import keras as _keras
 
-    from ptycho.loader import PtychoDataContainer as Container
+    from ptycho.data.container import PtychoDataContainer as Container
     from ptycho.model import create_compiled_model
-    from ptycho.train_pinn import reconstruct, train
+    from ptycho.training import reconstruct, train
 
     n, size = 32, 96
     model = ModelConfig(N=n, gridsize=2, n_filters_scale=1, max_offset=6, translate_backend="xla")

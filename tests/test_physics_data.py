@@ -10,13 +10,13 @@ import tensorflow as tf
 
 from ptycho import params
 from ptycho.config.config import ModelConfig, TrainingConfig, update_legacy_dict
-from ptycho.loader import PtychoDataContainer, intensity_scale
-from ptycho.model import poisson_nll
-from ptycho.objects import image_object, lines_object
-from ptycho.probe import get_default_probe
-from ptycho.raw_data import RawData
-from ptycho.simulation import diffraction_amplitude, extract_patches, grid_positions, random_positions, simulate_diffraction
-from ptycho.tf_helper import reassemble_position
+from ptycho.data.container import PtychoDataContainer, intensity_scale
+from ptycho.data.raw import RawData
+from ptycho.physics.losses import poisson_nll
+from ptycho.physics.objects import image_object, lines_object
+from ptycho.physics.probe import get_default_probe
+from ptycho.physics.simulation import diffraction_amplitude, extract_patches, grid_positions, random_positions, simulate_diffraction
+from ptycho.tensors.stitching import reassemble_position
 
 
 def test_diffraction_is_orthonormal():
@@ -169,7 +169,7 @@ def test_legacy_dict_view():
 
 @pytest.mark.slow
 def test_train_eval_writes_history_and_stitches(tmp_path):
-    from ptycho.train_pinn import train_eval
+    from ptycho.training import train_eval
 
     n = 16
     obj = lines_object(48, seed=0)

@@ -13,10 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts import ShapeContractError
-from contracts.strategies import arrays_for, stack_dims
-from contracts.types import ChannelImages, ChannelOffsets
-from ptycho import tf_helper as h
-from ptycho.projective_warp_xla import _translate_rows, _translate_windows, projective_warp_xla, translate_xla
+from contracts.testing.strategies import arrays_for
+from ptycho.tensors.layouts import _channel_to_flat, _flat_to_channel, flatten_offsets, unflatten_offsets
+from ptycho.tensors.reassembly import canvas_size, extract_patches_position, reassemble_patches_position_real
+from ptycho.tensors.stitching import reassemble_position
+from ptycho.tensors.translation import translate
+from ptycho.tensors.translation.warp import projective_warp_xla
+from ptycho.tensors.translation.xla import _translate_rows, _translate_windows, translate_xla
+from ptycho.tensors.vocabulary import ChannelImages, ChannelOffsets
+from tests.strategies import stack_dims
 
 pytestmark = pytest.mark.contracts
 
@@ -52,12 +57,12 @@ def np_channel_to_flat(images: np.ndarray) -> np.ndarray:
 def test_channel_flat_round_trip_and_order(dims, data):
     images = data.draw(arrays_for(ChannelImages, dims))
     offsets = data.draw(arrays_for(ChannelOffsets, dims))
-    flat = h._channel_to_flat(tf.constant(images))
+    flat = _channel_to_flat(tf.constant(images))
     np.testing.assert_array_equal(flat.numpy(), np_channel_to_flat(images))
-    np.testing.assert_array_equal(h._flat_to_channel(flat, dims["C"]).numpy(), images)
-    flat_offsets = h.flatten_offsets(tf.constant(offsets)).numpy()
+    np.testing.assert_array_equal(_flat_to_channel(flat, dims["C"]).numpy(), images)
+    flat_offsets = flatten_offsets(tf.constant(offsets)).numpy()
     np.testing.assert_array_equal(flat_offsets, np_channel_to_flat(offsets.transpose(0, 2, 1, 3))[:, :, 0, 0])
-    np.testing.assert_array_equal(h.unflatten_offsets(tf.constant(flat_offsets), dims["C"]).numpy(), offsets)
+    np.testing.assert_array_equal(unflatten_offsets(tf.constant(flat_offsets), dims["C"]).numpy(), offsets)
 
 
 @given(
@@ -70,7 +75,7 @@ def test_backends_agree_with_numpy_reference(b, height, width, seed, spread):
     t = rng.uniform(-spread, spread, (b, 2)).astype("float32")
     expected = np_translate(images, t)
     for backend in ("xla", "v3"):
-        got = h.translate(tf.constant(images), tf.constant(t), backend=backend).numpy()
+        got = translate(tf.constant(images), tf.constant(t), backend=backend).numpy()
         np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=backend)
     transforms = np.zeros((b, 8), "float32")
     transforms[:, [0, 4]] = 1
@@ -83,7 +88,7 @@ def test_complex_images_translate_real_and_imaginary_alike():
     re, im = rng.standard_normal((2, 4, 9, 9, 1)).astype("float32")
     t = rng.uniform(-3, 3, (4, 2)).astype("float32")
     for backend in ("xla", "v3"):
-        got = h.translate(tf.complex(re, im), tf.constant(t), backend=backend).numpy()
+        got = translate(tf.complex(re, im), tf.constant(t), backend=backend).numpy()
         np.testing.assert_allclose(got.real, np_translate(re, t), atol=1e-5)
         np.testing.assert_allclose(got.imag, np_translate(im, t), atol=1e-5)
 
@@ -107,7 +112,7 @@ def test_gradients():
     for backend in ("xla", "v3"):
         with tf.GradientTape() as tape:
             tape.watch(images)
-            loss = tf.reduce_sum(h.translate(images, t, backend=backend) * weights)
+            loss = tf.reduce_sum(translate(images, t, backend=backend) * weights)
         grads[backend] = tape.gradient(loss, images).numpy()
     np.testing.assert_allclose(grads["xla"], grads["v3"], atol=1e-5)
 
@@ -157,7 +162,7 @@ def test_both_xla_kernels_agree_with_numpy_reference(b, height, width, seed, spr
 def test_window_kernel_takes_int64_positions_for_stacks_beyond_int32(monkeypatch):
     """A stack of more than 2**31 pixels needs int64 flat positions; lowering the limit runs that
     path on a small stack."""
-    import ptycho.projective_warp_xla as warp
+    import ptycho.tensors.translation.xla as warp
 
     rng = np.random.default_rng(4)
     images = rng.standard_normal((3, 7, 5, 2))
@@ -206,7 +211,7 @@ def test_flat_translation_matches_per_patch_reference_in_graph_modes(dims, seed)
     offsets = rng.uniform(-3, 3, (b, 1, 2, c)).astype("float32")
 
     def flat_translate(x, o):
-        return translate_xla(h._channel_to_flat(x), h.flatten_offsets(o))
+        return translate_xla(_channel_to_flat(x), flatten_offsets(o))
 
     expected = np.zeros((b * c, n, n, 1))
     for i in range(b):
@@ -233,11 +238,11 @@ def test_reassembly_of_a_common_object_and_extraction_round_trip(dims, seed):
             x, y = int(offsets[i, 0, 0, j]), int(offsets[i, 0, 1, j])
             patches[i, :, :, j] = objects[i, centre + y : centre + y + n, centre + x : centre + x + n]
     for backend in ("xla", "v3"):
-        canvas = h.reassemble_patches_position_real(tf.constant(patches), tf.constant(offsets), m, backend=backend).numpy()
+        canvas = reassemble_patches_position_real(tf.constant(patches), tf.constant(offsets), m, backend=backend).numpy()
         assert canvas.shape == (b, m, m, 1)
         covered = canvas[..., 0] != 0
         np.testing.assert_allclose(canvas[..., 0][covered], objects[covered], atol=1e-5)
-        back = h.extract_patches_position(tf.constant(canvas), tf.constant(offsets), n, backend=backend).numpy()
+        back = extract_patches_position(tf.constant(canvas), tf.constant(offsets), n, backend=backend).numpy()
         np.testing.assert_allclose(back, np_channel_to_flat(patches), atol=1e-5)
 
 
@@ -262,7 +267,7 @@ def test_reassembly_with_a_support_averages_only_over_the_support(dims, seed):
             patches[i, lo : lo + support, lo : lo + support, j] = cut[lo : lo + support, lo : lo + support]
             box[i, y + lo : y + lo + support, x + lo : x + lo + support] = True
     for backend in ("xla", "v3"):
-        canvas = h.reassemble_patches_position_real(
+        canvas = reassemble_patches_position_real(
             tf.constant(patches), tf.constant(offsets), m, backend=backend, support=support
         ).numpy()[..., 0]
         np.testing.assert_allclose(canvas[box], objects[box], atol=1e-5)
@@ -271,24 +276,24 @@ def test_reassembly_with_a_support_averages_only_over_the_support(dims, seed):
 
 def test_reassembly_refuses_a_support_larger_than_the_patch():
     with pytest.raises(ValueError, match="support must be in"):
-        h.reassemble_patches_position_real(tf.zeros((1, 8, 8, 1)), tf.zeros((1, 1, 2, 1)), 10, support=10)
+        reassemble_patches_position_real(tf.zeros((1, 8, 8, 1)), tf.zeros((1, 1, 2, 1)), 10, support=10)
 
 
 def test_batch_invariance_of_reassembly_and_extraction():
     rng = np.random.default_rng(11)
     patches = rng.standard_normal((7, 16, 16, 4)).astype("float32")
     offsets = rng.uniform(-4, 4, (7, 1, 2, 4)).astype("float32")
-    whole = h.reassemble_patches_position_real(tf.constant(patches), tf.constant(offsets), 24).numpy()
+    whole = reassemble_patches_position_real(tf.constant(patches), tf.constant(offsets), 24).numpy()
     order = rng.permutation(7)
-    shuffled = h.reassemble_patches_position_real(tf.constant(patches[order]), tf.constant(offsets[order]), 24).numpy()
+    shuffled = reassemble_patches_position_real(tf.constant(patches[order]), tf.constant(offsets[order]), 24).numpy()
     np.testing.assert_allclose(shuffled, whole[order], atol=1e-6)
     for i in range(7):
-        alone = h.reassemble_patches_position_real(tf.constant(patches[i : i + 1]), tf.constant(offsets[i : i + 1]), 24)
+        alone = reassemble_patches_position_real(tf.constant(patches[i : i + 1]), tf.constant(offsets[i : i + 1]), 24)
         np.testing.assert_allclose(alone.numpy()[0], whole[i], atol=1e-6)
-    cut = h.extract_patches_position(tf.constant(whole), tf.constant(offsets), 16).numpy().reshape(7, 4, 16, 16, 1)
-    cut_shuffled = h.extract_patches_position(tf.constant(whole[order]), tf.constant(offsets[order]), 16).numpy()
+    cut = extract_patches_position(tf.constant(whole), tf.constant(offsets), 16).numpy().reshape(7, 4, 16, 16, 1)
+    cut_shuffled = extract_patches_position(tf.constant(whole[order]), tf.constant(offsets[order]), 16).numpy()
     np.testing.assert_allclose(cut_shuffled.reshape(7, 4, 16, 16, 1), cut[order], atol=1e-6)
-    alone = h.extract_patches_position(tf.constant(whole[3:4]), tf.constant(offsets[3:4]), 16).numpy()
+    alone = extract_patches_position(tf.constant(whole[3:4]), tf.constant(offsets[3:4]), 16).numpy()
     np.testing.assert_allclose(alone, cut[3], atol=1e-6)
 
 
@@ -297,7 +302,7 @@ def test_stitching_identical_overlapping_patches_reproduces_their_value():
     positions = rng.uniform(12, 52, (40, 1, 2, 1)).astype("float32")
     patches = np.full((40, 16, 16, 1), 1.7, "float32")
     for backend in ("xla", "v3"):
-        obj = h.reassemble_position(patches, positions, (64, 64), backend=backend, chunk=16).numpy()
+        obj = reassemble_position(patches, positions, (64, 64), backend=backend, chunk=16).numpy()
         assert obj.shape == (64, 64)
         np.testing.assert_allclose(obj[obj != 0], 1.7, rtol=1e-5)
         assert (obj != 0).mean() > 0.5
@@ -307,18 +312,18 @@ class TestSeedCase:
     """N=64, gridsize 2, batch 32, max offset 7."""
 
     def test_shapes(self):
-        m = h.canvas_size(64, 7)
+        m = canvas_size(64, 7)
         assert m == 78
         rng = np.random.default_rng(0)
         patches = tf.constant(rng.standard_normal((32, 64, 64, 4)).astype("float32"))
         offsets = tf.constant(rng.uniform(-7, 7, (32, 1, 2, 4)).astype("float32"))
-        assert h._channel_to_flat(patches).shape == (128, 64, 64, 1)
-        assert h.flatten_offsets(offsets).shape == (128, 2)
-        assert h.reassemble_patches_position_real(patches, offsets, padded_size=m).shape == (32, 78, 78, 1)
+        assert _channel_to_flat(patches).shape == (128, 64, 64, 1)
+        assert flatten_offsets(offsets).shape == (128, 2)
+        assert reassemble_patches_position_real(patches, offsets, padded_size=m).shape == (32, 78, 78, 1)
 
     @pytest.mark.parametrize("traced", [False, True])
     def test_group_offsets_are_refused_naming_the_layout(self, traced):
-        fn = tf.function(h.flatten_offsets) if traced else h.flatten_offsets
+        fn = tf.function(flatten_offsets) if traced else flatten_offsets
         with pytest.raises(ShapeContractError) as info:
             fn(tf.zeros([32, 2]))
         message = str(info.value)
@@ -327,8 +332,8 @@ class TestSeedCase:
 
     def test_translation_batches_must_match(self):
         with pytest.raises(ShapeContractError, match="dim B is 32 at translations axis 0, but B = 128"):
-            h.translate(tf.zeros([128, 8, 8, 1]), tf.zeros([32, 2]))
+            translate(tf.zeros([128, 8, 8, 1]), tf.zeros([32, 2]))
 
     def test_offsets_beyond_the_canvas_are_refused(self):
         with pytest.raises(ValueError, match="relative offset of 9 px exceeds the canvas margin"):
-            h.reassemble_patches_position_real(tf.zeros([1, 64, 64, 4]), tf.fill([1, 1, 2, 4], 9.0), 78)
+            reassemble_patches_position_real(tf.zeros([1, 64, 64, 4]), tf.fill([1, 1, 2, 4], 9.0), 78)

@@ -6,14 +6,18 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from jaxtyping import Float
 
 import contracts
 from contracts import contract
 from ptycho import params
-from ptycho import tf_helper as h
-from ptycho import translation
-from ptycho.projective_warp_xla import projective_warp_xla, projective_warp_xla_jit, translate_xla
+from ptycho.tensors import layouts, reassembly, stitching, translation
+from ptycho.tensors.layouts import _channel_to_flat, flatten_offsets
+from ptycho.tensors.stitching import reassemble_position
+from ptycho.tensors.translation import translate
+from ptycho.tensors.translation.backend import BackendDecision
+from ptycho.tensors.translation.warp import projective_warp_xla, projective_warp_xla_jit
+from ptycho.tensors.translation.xla import translate_xla
+from ptycho.tensors.vocabulary import ChannelImages, ChannelOffsets, FlatImages
 
 from .test_tensor_layer import np_channel_to_flat, np_translate
 
@@ -27,10 +31,8 @@ class FlatTranslate(keras.layers.Layer):
         self.scale = self.add_weight(shape=(), initializer="ones", name="scale")
 
     @contract
-    def call(
-        self, images: Float[tf.Tensor, "B N N C"], offsets: Float[tf.Tensor, "B 1 2 C"]
-    ) -> Float[tf.Tensor, "B*C N N 1"]:
-        return translate_xla(h._channel_to_flat(images), h.flatten_offsets(offsets)) * self.scale
+    def call(self, images: ChannelImages, offsets: ChannelOffsets) -> FlatImages:
+        return translate_xla(_channel_to_flat(images), flatten_offsets(offsets)) * self.scale
 
 
 def _data(b=10, n=12, c=4, seed=0):
@@ -84,41 +86,68 @@ class TestBackendSwitch:
         monkeypatch.setitem(params.cfg, "use_xla_translate", None)
 
     def test_default_is_xla(self):
-        assert h.should_use_xla() == translation.BackendDecision(True, "default", "eager")
+        assert translation.should_use_xla() == BackendDecision("xla", "default")
+        assert translation.decide_backend(None) == translation.decide_backend("auto") == BackendDecision("xla", "default")
 
     @pytest.mark.parametrize("raw, expected", [("0", False), ("false", False), ("no", False), ("1", True), ("yes", True)])
     def test_environment_wins(self, monkeypatch, raw, expected):
         monkeypatch.setenv(translation.ENV_VAR, raw)
         params.cfg["use_xla_translate"] = not expected
-        decision = h.should_use_xla()
+        decision = translation.should_use_xla()
         assert decision.use_xla is expected
         assert decision.source == f"environment USE_XLA_TRANSLATE={raw!r}"
 
     def test_params_cfg_is_next(self):
         params.cfg["use_xla_translate"] = False
-        assert h.should_use_xla().source == "params.cfg['use_xla_translate']"
-        assert not h.should_use_xla().use_xla
+        assert translation.should_use_xla() == BackendDecision("v3", "params.cfg['use_xla_translate']")
+
+    def test_an_explicit_backend_is_the_argument(self, monkeypatch):
+        monkeypatch.setenv(translation.ENV_VAR, "0")
+        assert translation.decide_backend("xla") == BackendDecision("xla", "argument")
 
     def test_bad_environment_value_is_named(self, monkeypatch):
         monkeypatch.setenv(translation.ENV_VAR, "maybe")
         with pytest.raises(ValueError, match="USE_XLA_TRANSLATE must be one of .*received: USE_XLA_TRANSLATE='maybe'"):
-            h.should_use_xla()
+            translation.should_use_xla()
 
-    def test_each_traced_function_records_its_decision(self, monkeypatch):
-        monkeypatch.setenv(translation.ENV_VAR, "0")
+    def test_a_traced_function_keeps_the_backend_it_was_traced_with(self, monkeypatch):
+        """The switch is read while tracing only: changing it later does not change the graph."""
+        calls = []
+        monkeypatch.setattr(translation, "translate_v3", lambda x, t: calls.append("v3") or x)
+        monkeypatch.setattr(translation, "translate_xla", lambda x, t: calls.append("xla") or x)
 
         @tf.function
-        def shift_for_the_record(x, t):
-            return h.translate(x, t)
+        def shift(x, t):
+            return translate(x, t)
 
-        del translation.DECISIONS[:]
-        shift_for_the_record(tf.zeros([2, 4, 4, 1]), tf.zeros([2, 2]))
-        (decision,) = translation.DECISIONS
-        assert decision.use_xla is False and "shift_for_the_record" in decision.graph
+        monkeypatch.setenv(translation.ENV_VAR, "0")
+        shift(tf.zeros([2, 4, 4, 1]), tf.zeros([2, 2]))
+        monkeypatch.setenv(translation.ENV_VAR, "1")
+        shift(tf.zeros([2, 4, 4, 1]), tf.zeros([2, 2]))
+        assert calls == ["v3"]
+
+    def test_nothing_is_recorded_per_call(self):
+        """The decision is returned, never kept: no module of the translation grows with calls."""
+        before = {name: dict(vars(module)) for name, module in self._modules().items()}
+        for _ in range(5):
+            translate(tf.zeros([1, 4, 4, 1]), tf.zeros([1, 2]))
+            reassemble_position(np.ones((2, 4, 4, 1), "float32"), np.full((2, 1, 2, 1), 4.0, "float32"), (8, 8))
+        for name, module in self._modules().items():
+            after = vars(module)
+            assert after.keys() == before[name].keys(), name
+            sized = [k for k, v in after.items() if not k.startswith("__") and isinstance(v, (list, dict, set))
+                     and len(v) != len(before[name][k])]
+            assert not sized, (name, sized)
+
+    @staticmethod
+    def _modules():
+        from ptycho.tensors.translation import backend, v3, xla
+
+        return {m.__name__: m for m in (translation, backend, v3, xla, layouts, reassembly, stitching)}
 
     def test_bad_backend_argument(self):
         with pytest.raises(ValueError, match="received: backend='cuda'"):
-            h.translate(tf.zeros([1, 4, 4, 1]), tf.zeros([1, 2]), backend="cuda")
+            translate(tf.zeros([1, 4, 4, 1]), tf.zeros([1, 2]), backend="cuda")
 
 
 def _v3(images, transforms, interpolation, fill_mode):
@@ -161,27 +190,29 @@ def test_stitching_does_not_depend_on_chunking_or_order():
     rng = np.random.default_rng(8)
     patches = rng.standard_normal((23, 16, 16, 1)).astype("float32")
     positions = rng.uniform(8, 40, (23, 1, 2, 1)).astype("float32")
-    whole = h.reassemble_position(patches, positions, (48, 48), chunk=256).numpy()
+    whole = reassemble_position(patches, positions, (48, 48), chunk=256).numpy()
     order = rng.permutation(23)
-    chunked = h.reassemble_position(patches[order], positions[order], (48, 48), chunk=5).numpy()
+    chunked = reassemble_position(patches[order], positions[order], (48, 48), chunk=5).numpy()
     np.testing.assert_allclose(chunked, whole, atol=1e-5)
 
 
 PUBLIC = [
-    "_channel_to_flat", "_flat_to_channel", "flatten_offsets", "unflatten_offsets", "repeat_per_patch",
-    "translate", "translate_core", "translate_v3", "pad_patches", "trim_reconstruction",
-    "reassemble_patches_position_real", "extract_patches_position",
+    (layouts, "_channel_to_flat"), (layouts, "_flat_to_channel"), (layouts, "flatten_offsets"),
+    (layouts, "unflatten_offsets"), (layouts, "repeat_per_patch"), (translation, "translate"),
+    (translation, "translate_core"), (translation, "translate_v3"), (translation, "translate_xla"),
+    (reassembly, "pad_patches"), (reassembly, "trim_reconstruction"), (reassembly, "reassemble_patches_position_real"),
+    (reassembly, "extract_patches_position"),
 ]
 
 
-@pytest.mark.parametrize("name", PUBLIC)
-def test_every_public_tensor_function_is_contracted(name):
-    assert hasattr(getattr(h, name), "__contract__"), name
+@pytest.mark.parametrize("module, name", PUBLIC, ids=[name for _, name in PUBLIC])
+def test_every_public_tensor_function_is_contracted(module, name):
+    assert hasattr(getattr(module, name), "__contract__"), name
 
 
 def test_stitching_is_contracted_inside():
     with pytest.raises(Exception, match="P 1 2 1"):
-        h.reassemble_position(np.zeros((3, 16, 16, 1), "float32"), np.zeros((3, 2), "float32"), (32, 32))
+        reassemble_position(np.zeros((3, 16, 16, 1), "float32"), np.zeros((3, 2), "float32"), (32, 32))
 
 
 def test_why_translate_xla_needs_its_contract_under_xla():

@@ -1,18 +1,23 @@
-"""A pytest plugin: any test during which AutoGraph logs "could not transform" fails.
+"""A pytest plugin: with it switched on, any test during which AutoGraph logs "could not transform" fails.
 
-Enable it with ``pytest_plugins = ["contracts.pytest_plugin"]`` in a ``conftest.py``. AutoGraph
-logs that warning through the ``tensorflow`` logger when it falls back to running a function
-unconverted; code that relies on conversion then runs differently from what it says.
+Installed with the package (``pytest11`` entry point) and inert until a project opts in, with
+``contracts_autograph_guard = true`` in its pytest ini options or ``--contracts-autograph-guard``
+on the command line. AutoGraph logs that warning through the ``tensorflow`` logger when it falls
+back to running a function unconverted; code that relies on conversion then runs differently
+from what it says.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Literal
 
 import pytest
 
 AUTOGRAPH_WARNING = "AutoGraph could not transform"
+INI_OPTION = "contracts_autograph_guard"
+FLAG = "--contracts-autograph-guard"
 
 
 class _AutoGraphWarnings(logging.Handler):
@@ -26,8 +31,21 @@ class _AutoGraphWarnings(logging.Handler):
             self.messages.append(message.splitlines()[0])
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    what = "fail a test during which AutoGraph could not transform a function"
+    kind: Literal["bool"] = "bool"
+    parser.addini(INI_OPTION, what, type=kind, default=False)
+    parser.addoption(FLAG, action="store_true", default=False, help=what)
+
+
+def _enabled(config: pytest.Config) -> bool:
+    return bool(config.getoption(FLAG) or config.getini(INI_OPTION))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    if not _enabled(item.config):
+        return (yield)
     handler = _AutoGraphWarnings()
     logger = logging.getLogger("tensorflow")
     logger.addHandler(handler)
@@ -37,8 +55,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         logger.removeHandler(handler)
     if handler.messages:
         pytest.fail(
-            "AutoGraph could not transform a function during this test:\n  "
-            + "\n  ".join(handler.messages),
+            "AutoGraph could not transform a function during this test:\n  " + "\n  ".join(handler.messages),
             pytrace=False,
         )
     return result

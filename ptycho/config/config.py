@@ -1,8 +1,8 @@
 """Frozen, validated configuration for the model and its training.
 
-``TrainingConfig(gridsize=2, N=64)`` works as in the seed's script, and so does the nested form
+``TrainingConfig(gridsize=2, N=64)`` works as in PtychoPINN's scripts, and so does the nested form
 ``TrainingConfig(model=ModelConfig(N=64, gridsize=2))``. ``update_legacy_dict(params.cfg, config)``
-fills the seed's legacy dict as a compatibility view; nothing in the stack reads it back except the
+fills PtychoPINN's legacy dict as a compatibility view; nothing in the stack reads it back except the
 documented XLA switch.
 """
 
@@ -101,7 +101,7 @@ class TrainingConfig:
 
 
 def update_legacy_dict(cfg: dict[str, Any], config: TrainingConfig | ModelConfig) -> dict[str, Any]:
-    """Write ``config`` into the seed's legacy dict (a view for old code; returns ``cfg``)."""
+    """Write ``config`` into PtychoPINN's legacy dict (a view for old code; returns ``cfg``)."""
     model = config.model if isinstance(config, TrainingConfig) else config
     assert model is not None
     cfg.update(N=model.N, gridsize=model.gridsize, n_filters_scale=model.n_filters_scale,

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from .config.config import ModelConfig
-from .probe import validate_probe
-from .raw_data import GroupedData
+from ..config.config import ModelConfig
+from ..physics.probe import validate_probe
+from .grouping import GroupedData
 
 
 def intensity_scale(nphotons: float, N: int) -> float:
@@ -33,11 +33,11 @@ def normalise_amplitudes(diffraction: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PtychoDataContainer:
-    """NumPy in, tensors out: ``X`` (n, N, N, C), ``Y`` complex, ``coords`` (n, 1, 2, C), probe, offsets."""
+    """NumPy in, tensors out: ``X`` (B, N, N, C), ``Y`` complex, ``coords`` (B, 1, 2, C), probe, offsets."""
 
     X: np.ndarray  # normalised amplitudes
     coords: np.ndarray  # relative offsets, channel layout
-    global_offsets: np.ndarray  # (n, 1, 2, 1) group centroids in object pixels
+    global_offsets: np.ndarray  # (B, 1, 2, 1) group centroids in object pixels
     probe: np.ndarray  # (N, N) complex64
     nphotons: float
     Y: np.ndarray | None = None

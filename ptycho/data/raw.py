@@ -1,39 +1,17 @@
-"""Scan data as recorded (``RawData``), its NPZ form, and grouping into gridsize x gridsize neighbourhoods.
+"""Scan data as recorded (``RawData``: P positions, their diffraction amplitudes, the probe) and its NPZ form.
 
-A group is C = gridsize^2 scan positions: a seed and C - 1 others drawn from the seed's K nearest
-neighbours (KD-tree). Relative offsets are ``position - centroid`` (shared/CONVENTIONS.md).
+``RawData.generate_grouped_data`` forms groups of C = gridsize^2 positions (``grouping``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from jaxtyping import Complex, Float, Int
-from scipy.spatial import cKDTree
 
-from contracts import contract
-
-from .simulation import extract_patches
+from .grouping import GroupedData, choose_groups, group_by_indices
 
 NPZ_KEYS = ("xcoords", "ycoords", "diff3d", "probeGuess", "objectGuess", "scan_index")
-
-
-@dataclass(frozen=True)
-class GroupedData:
-    """Groups of C positions, channel layout throughout."""
-
-    diffraction: np.ndarray  # (n, N, N, C) float32
-    coords_nn: np.ndarray  # (n, 1, 2, C) absolute [x, y]
-    coords_relative: np.ndarray  # (n, 1, 2, C) position - centroid
-    coords_offsets: np.ndarray  # (n, 1, 2, 1) centroid
-    nn_indices: np.ndarray  # (n, C) int
-    Y: np.ndarray | None  # (n, N, N, C) complex64 ground-truth patches, if an object is known
-
-    @property
-    def gridsize(self) -> int:
-        return int(round(np.sqrt(self.diffraction.shape[-1])))
 
 
 class RawData:
@@ -102,49 +80,5 @@ class RawData:
         """``nsamples`` groups of C = gridsize^2 positions from each seed's K nearest neighbours."""
         if N != self.N:
             raise ValueError(f"generate_grouped_data: N={N} differs from the data's N={self.N}")
-        c = gridsize * gridsize
-        p = len(self.xcoords)
-        if gridsize not in (1, 2, 3):
-            raise ValueError(f"generate_grouped_data: gridsize must be 1, 2 or 3; received: gridsize={gridsize!r}")
-        if K < c:
-            raise ValueError(f"generate_grouped_data: K={K} nearest neighbours cannot fill a group of C = gridsize^2 = {c}")
-        if K > p:
-            raise ValueError(f"generate_grouped_data: K={K} exceeds the {p} positions in the data")
-        if nsamples > p and not oversample:
-            raise ValueError(f"generate_grouped_data: {nsamples} groups requested from {p} positions; "
-                             "pass oversample=True to draw several groups per seed")
-        rng = np.random.default_rng(seed)
-        seeds = rng.choice(p, size=nsamples, replace=nsamples > p)
-        _, neighbours = cKDTree(self.positions).query(self.positions[seeds], k=K)
-        neighbours = np.asarray(neighbours).reshape(nsamples, K)
-        if c == 1:
-            indices = seeds[:, None]
-        else:  # the seed (its own nearest neighbour) plus C - 1 of the other K - 1
-            others = np.stack([rng.choice(np.arange(1, K), size=c - 1, replace=False) for _ in range(nsamples)])
-            indices = np.concatenate([neighbours[:, :1], np.take_along_axis(neighbours, others, axis=1)], axis=1)
+        indices = choose_groups(self.positions, K, nsamples, gridsize, seed=seed, oversample=oversample)
         return group_by_indices(self, indices)
-
-
-def group_by_indices(raw: RawData, indices: np.ndarray) -> GroupedData:
-    """Gather groups ``indices`` (n, C) of ``raw`` into the channel layout."""
-    positions = raw.positions[indices]  # (n, C, 2)
-    coords_nn = np.transpose(positions, (0, 2, 1))[:, None].astype(np.float32)  # (n, 1, 2, C)
-    centroid = coords_nn.mean(axis=3, keepdims=True)
-    diffraction = np.transpose(raw.diff3d[indices], (0, 2, 3, 1))
-    Y = None
-    if raw.objectGuess is not None:
-        flat = extract_patches(raw.objectGuess, positions.reshape(-1, 2), raw.N)
-        Y = np.transpose(flat.reshape(*indices.shape, raw.N, raw.N), (0, 2, 3, 1)).astype(np.complex64)
-    return _checked_groups(diffraction, coords_nn, coords_nn - centroid, centroid, indices.astype(np.int64), Y)
-
-
-@contract
-def _checked_groups(
-    diffraction: Float[np.ndarray, "n N N C"],
-    coords_nn: Float[np.ndarray, "n 1 2 C"],
-    coords_relative: Float[np.ndarray, "n 1 2 C"],
-    coords_offsets: Float[np.ndarray, "n 1 2 1"],
-    nn_indices: Int[np.ndarray, "n C"],
-    Y: Complex[np.ndarray, "n N N C"] | None,
-) -> GroupedData:
-    return GroupedData(diffraction, coords_nn, coords_relative, coords_offsets, nn_indices, Y)

@@ -2,7 +2,9 @@
 
 Inputs ``[X (B, N, N, C), coords (B, 1, 2, C)]`` where ``X`` is the diffraction amplitude times the
 intensity scale. Outputs: object ``(B, N, N, 1)`` complex64, predicted amplitude ``(B, N, N, C)``,
-predicted intensity ``(B, N, N, C)``. No module state: two models never share a variable.
+predicted intensity ``(B, N, N, C)``. No module state: two models never share a variable. The
+translation backend is decided here, once per model, and handed to its layers as ``"xla"`` or
+``"v3"``.
 """
 
 from __future__ import annotations
@@ -13,25 +15,15 @@ from typing import Any, NamedTuple
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from . import custom_layers as L
-from .config.config import ModelConfig, TrainingConfig
-from .loader import intensity_scale
-from .probe import get_default_probe, validate_probe
-from .translation import resolve_backend
+from ..config.config import Backend, ModelConfig, TrainingConfig
+from ..data.container import intensity_scale
+from ..physics.losses import amplitude_mae, poisson_nll
+from ..physics.probe import get_default_probe, validate_probe
+from ..tensors.translation import decide_backend
+from . import layers as L
 
 OUTPUTS = ("object", "pred_amplitude", "pred_intensity")
-
-
-def poisson_nll(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-    """Mean of ``lambda - k log(lambda + eps)``: k counts (target), lambda predicted intensity; finite at lambda = 0."""
-    eps = 1e-6
-    return tf.reduce_mean(y_pred - y_true * tf.math.log(y_pred + eps))
-
-
-def amplitude_mae(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-    return tf.reduce_mean(tf.abs(y_pred - y_true))
 
 
 def _filters(N: int, scale: int) -> tuple[list[int], list[int]]:
@@ -60,7 +52,7 @@ def _decoder(x: Any, filters: list[int], channels: int, activation: str, name: s
 def create_model_with_gridsize(
     gridsize: int,
     N: int,
-    translate_backend: str | None = None,
+    translate_backend: Backend | None = None,
     *,
     n_filters_scale: int = 2,
     max_offset: float = 7.0,
@@ -71,12 +63,13 @@ def create_model_with_gridsize(
     """``(autoencoder, diffraction_to_obj)``: a new model on every call.
 
     ``translate_backend``: "xla" or "v3"; None decides now from ``USE_XLA_TRANSLATE``, then
-    ``params.cfg['use_xla_translate']``, then XLA. The choice is recorded as
-    ``autoencoder.translate_backend``.
+    ``params.cfg['use_xla_translate']``, then XLA. The choice is recorded on both models as
+    ``translate_backend``, and the source that made it as ``translate_backend_source``.
     """
     config = ModelConfig(N=N, gridsize=gridsize, n_filters_scale=n_filters_scale, max_offset=max_offset,
-                         probe_mask=probe_mask, translate_backend=translate_backend)  # type: ignore[arg-type]
-    backend = resolve_backend(translate_backend or "auto")  # type: ignore[arg-type]
+                         probe_mask=probe_mask, translate_backend=translate_backend)
+    decision = decide_backend(translate_backend)
+    backend = decision.backend
     c, m = config.C, config.padded_size
     probe = get_default_probe(N) if probe is None else validate_probe(probe, N)
 
@@ -101,9 +94,10 @@ def create_model_with_gridsize(
 
     autoencoder = keras.Model([diffraction, coords], [obj, amplitude_out, intensity_out], name="autoencoder")
     diffraction_to_obj = keras.Model([diffraction, coords], obj, name="diffraction_to_obj")
-    autoencoder.translate_backend = backend
+    for model in (autoencoder, diffraction_to_obj):
+        model.translate_backend = backend
+        model.translate_backend_source = decision.source
     autoencoder.model_config = replace(config, translate_backend=backend)
-    diffraction_to_obj.translate_backend = backend
     return autoencoder, diffraction_to_obj
 
 
@@ -122,7 +116,7 @@ def training_model(
     """Adam on Poisson NLL of the intensity (``"nll"``) or MAE of the amplitude (``"mae"``).
 
     Shares every layer (so every weight) with ``autoencoder``; its target is ``(s X)^2`` for
-    ``"nll"`` and ``s X`` for ``"mae"`` (``loader.PtychoDataContainer.as_dataset``).
+    ``"nll"`` and ``s X`` for ``"mae"`` (``ptycho.data.container.PtychoDataContainer.as_dataset``).
     """
     if loss == "nll":
         output, fn = "pred_intensity", poisson_nll

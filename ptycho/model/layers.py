@@ -17,21 +17,28 @@ from jaxtyping import Complex, Float
 from contracts import contract
 from contracts.keras_layer import ContractedLayer
 
-from .layouts import _flat_to_channel
-from .probe import disk_mask
-from .reassembly import extract_patches_position, reassemble_patches_position_real, trim_reconstruction
+from ..config.config import Backend
+from ..physics.probe import disk_mask
+from ..tensors.layouts import _flat_to_channel
+from ..tensors.reassembly import (
+    extract_patches_position,
+    reassemble_patches_position_real,
+    trim_reconstruction,
+)
+from ..tensors.translation import check_backend
+from ..tensors.vocabulary import (
+    ChannelImages,
+    ChannelOffsets,
+    ComplexCanvas,
+    ComplexChannelImages,
+    ComplexFlatImages,
+)
 
 PACKAGE = "ptycho"
 
 
 def _times(a: int | None, b: int) -> int | None:
     return None if a is None else a * b
-
-
-def _check_backend(backend: str) -> str:
-    if backend not in ("xla", "v3"):
-        raise ValueError(f"backend must be 'xla' or 'v3'; received: backend={backend!r}")
-    return backend
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -49,7 +56,7 @@ class IntensityScale(ContractedLayer):
         )
 
     @contract
-    def call(self, x: Float[tf.Tensor, "B N N C"], inverse: bool = False) -> Float[tf.Tensor, "B N N C"]:
+    def call(self, x: ChannelImages, inverse: bool = False) -> ChannelImages:
         factor = tf.exp(self.log_scale)
         return x * factor if inverse else x / factor
 
@@ -62,7 +69,8 @@ class IntensityScale(ContractedLayer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class CombineComplex(ContractedLayer):
-    """Amplitude and phase on the central N/2 box -> complex patches ``(B, N, N, C)``, zero outside."""
+    """Amplitude and phase ``(B, N/2, N/2, C)`` -> complex patches ``(B, N, N, C)``, zero outside the
+    central N/2 box."""
 
     output_dtype = "complex64"
 
@@ -72,15 +80,14 @@ class CombineComplex(ContractedLayer):
 
     @contract
     def call(
-        self, amplitude: Float[tf.Tensor, "B H H C"], phase: Float[tf.Tensor, "B H H C"]
-    ) -> Complex[tf.Tensor, "B N N C"]:
+        self, amplitude: Float[tf.Tensor, "B N//2 N//2 C"], phase: Float[tf.Tensor, "B N//2 N//2 C"]
+    ) -> ComplexChannelImages:
         pad = (self.N - amplitude.shape[1]) // 2
         patch = tf.complex(amplitude * tf.cos(phase), amplitude * tf.sin(phase))
         return tf.pad(patch, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
 
     def compute_output_shape(self, amplitude_shape, phase_shape):
         return (amplitude_shape[0], self.N, self.N, amplitude_shape[3])
-
 
     def get_config(self):
         return {**super().get_config(), "N": self.N}
@@ -89,9 +96,9 @@ class CombineComplex(ContractedLayer):
 class _Translating(ContractedLayer):
     """A layer that translates; under ``backend="xla"`` its work runs as one XLA-compiled function."""
 
-    def __init__(self, backend: str = "xla", **kwargs):
+    def __init__(self, backend: Backend = "xla", **kwargs):
         super().__init__(**kwargs)
-        self.backend = _check_backend(backend)
+        self.backend: Backend = check_backend(backend)
         self._compiled = None
 
     def _run(self, fn, *args):
@@ -107,19 +114,18 @@ class _Translating(ContractedLayer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ReassemblePatchesLayer(_Translating):
-    """Channel patches + offsets -> one overlap-averaged canvas per group ``(B, M, M, 1)``."""
+    """Channel patches ``(B, N, N, C)`` + channel offsets ``(B, 1, 2, C)`` -> one overlap-averaged
+    canvas per group ``(B, M, M, 1)``."""
 
     output_dtype = "complex64"
 
-    def __init__(self, padded_size: int, backend: str = "xla", support: int | None = None, **kwargs):
+    def __init__(self, padded_size: int, backend: Backend = "xla", support: int | None = None, **kwargs):
         super().__init__(backend=backend, **kwargs)
         self.padded_size = int(padded_size)
         self.support = None if support is None else int(support)  # overlap window: central box side
 
     @contract
-    def call(
-        self, patches: Complex[tf.Tensor, "B N N C"], offsets: Float[tf.Tensor, "B 1 2 C"]
-    ) -> Complex[tf.Tensor, "B M M 1"]:
+    def call(self, patches: ComplexChannelImages, offsets: ChannelOffsets) -> ComplexCanvas:
         m = self.padded_size
         return self._run(
             lambda p, o, backend: reassemble_patches_position_real(p, o, m, backend=backend, support=self.support),
@@ -129,31 +135,28 @@ class ReassemblePatchesLayer(_Translating):
     def compute_output_shape(self, patches_shape, offsets_shape):
         return (patches_shape[0], self.padded_size, self.padded_size, 1)
 
-
     def get_config(self):
         return {**super().get_config(), "padded_size": self.padded_size, "support": self.support}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ExtractPatchesPositionLayer(_Translating):
-    """Each group's canvas + offsets -> its C patches, flat layout ``(B*C, N, N, 1)``."""
+    """Each group's canvas ``(B, M, M, 1)`` + channel offsets ``(B, 1, 2, C)`` -> its C patches, flat
+    layout ``(B*C, N, N, 1)``."""
 
     output_dtype = "complex64"
 
-    def __init__(self, N: int, backend: str = "xla", **kwargs):
+    def __init__(self, N: int, backend: Backend = "xla", **kwargs):
         super().__init__(backend=backend, **kwargs)
         self.N = int(N)
 
     @contract
-    def call(
-        self, canvas: Complex[tf.Tensor, "B M M 1"], offsets: Float[tf.Tensor, "B 1 2 C"]
-    ) -> Complex[tf.Tensor, "B*C N N 1"]:
+    def call(self, canvas: ComplexCanvas, offsets: ChannelOffsets) -> ComplexFlatImages:
         n = self.N
         return self._run(lambda c, o, backend: extract_patches_position(c, o, n, backend=backend), canvas, offsets)
 
     def compute_output_shape(self, canvas_shape, offsets_shape):
         return (_times(canvas_shape[0], offsets_shape[3]), self.N, self.N, 1)
-
 
     def get_config(self):
         return {**super().get_config(), "N": self.N}
@@ -161,7 +164,7 @@ class ExtractPatchesPositionLayer(_Translating):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class TrimReconstruction(ContractedLayer):
-    """The central N x N of each group's canvas: the object output ``(B, N, N, 1)``."""
+    """The central N x N of each group's canvas ``(B, M, M, 1)``: the object output ``(B, N, N, 1)``."""
 
     output_dtype = "complex64"
 
@@ -170,12 +173,11 @@ class TrimReconstruction(ContractedLayer):
         self.N = int(N)
 
     @contract
-    def call(self, canvas: Complex[tf.Tensor, "B M M 1"]) -> Complex[tf.Tensor, "B N N 1"]:
+    def call(self, canvas: ComplexCanvas) -> Complex[tf.Tensor, "B N N 1"]:
         return trim_reconstruction(canvas, self.N)
 
     def compute_output_shape(self, canvas_shape):
         return (canvas_shape[0], self.N, self.N, 1)
-
 
     def get_config(self):
         return {**super().get_config(), "N": self.N}
@@ -183,7 +185,11 @@ class TrimReconstruction(ContractedLayer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ProbeIllumination(ContractedLayer):
-    """Flat object patches times the probe (fixed; optionally times a disk mask of radius N/4)."""
+    """Object patches ``(P, N, N, 1)`` times the probe (fixed; optionally times a disk mask of radius N/4).
+
+    P: one patch per scan position, the ``B*C`` rows of the flat layout in the model. The probe is
+    a non-trainable weight, so it is saved and restored with the layer's weights.
+    """
 
     output_dtype = "complex64"
 
@@ -201,7 +207,7 @@ class ProbeIllumination(ContractedLayer):
             self.probe_imag.assign(probe.imag.astype("float32"))
 
     @contract
-    def call(self, patches: Complex[tf.Tensor, "R N N 1"]) -> Complex[tf.Tensor, "R N N 1"]:
+    def call(self, patches: Complex[tf.Tensor, "P N N 1"]) -> Complex[tf.Tensor, "P N N 1"]:
         probe = tf.complex(self.probe_real, self.probe_imag)
         if self.mask:
             probe = probe * tf.cast(disk_mask(self.N), probe.dtype)
@@ -209,7 +215,6 @@ class ProbeIllumination(ContractedLayer):
 
     def compute_output_shape(self, patches_shape):
         return tuple(patches_shape)
-
 
     def get_config(self):
         return {**super().get_config(), "N": self.N, "mask": self.mask}
@@ -224,7 +229,7 @@ class DiffractionAmplitude(ContractedLayer):
         self.channels = int(channels)
 
     @contract
-    def call(self, waves: Complex[tf.Tensor, "B*C N N 1"]) -> Float[tf.Tensor, "B N N C"]:
+    def call(self, waves: ComplexFlatImages) -> ChannelImages:
         n = waves.shape[1]
         field = tf.signal.fft2d(waves[..., 0])
         intensity = tf.signal.fftshift(tf.square(tf.abs(field)), axes=(1, 2)) / float(n * n)
@@ -240,10 +245,10 @@ class DiffractionAmplitude(ContractedLayer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class Square(ContractedLayer):
-    """Amplitude -> intensity."""
+    """Amplitude ``(B, N, N, C)`` -> intensity ``(B, N, N, C)``."""
 
     @contract
-    def call(self, amplitude: Float[tf.Tensor, "B N N C"]) -> Float[tf.Tensor, "B N N C"]:
+    def call(self, amplitude: ChannelImages) -> ChannelImages:
         return tf.square(amplitude)
 
     def compute_output_shape(self, amplitude_shape):

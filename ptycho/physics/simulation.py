@@ -2,7 +2,7 @@
 
 Positions are patch centres ``[x, y]`` in object pixels (x along the width). Patch pixel (r, c)
 samples the object at ``(x - (N-1)/2 + c, y - (N-1)/2 + r)``, bilinear, zero outside: the same
-placement that ``tf_helper.reassemble_position`` uses to stitch patches back.
+placement that ``ptycho.tensors.stitching.reassemble_position`` uses to stitch patches back.
 """
 
 from __future__ import annotations

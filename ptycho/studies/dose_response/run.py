@@ -1,103 +1,22 @@
-"""Dose-response study: 1e9 and 1e4 photons x Poisson NLL and amplitude MAE, one model per arm.
-
-The seed's Phase 4, end to end, in the configuration that crashed (gridsize 2, XLA translation):
-
-- one ground truth (the "lines" object) and one scan trajectory (a raster with seeded sub-pixel
-  jitter) and one grouping, shared by all arms;
-- each arm simulates Poisson counts at its dose (the same noise seed for every arm, so the two
-  losses at one dose see identical data), builds a fresh model (Keras session cleared, seeds set),
-  records the untrained model's reconstruction, trains, reconstructs by stitching the central
-  ``N/2`` box of every group's object patch, and is scored against the truth on the region every
-  stitched patch set covers (``ptycho.evaluation``);
-- writes ``metrics.json``, ``dose_response.png`` (6 panels), ``histories/<arm>.json``,
-  ``run.log`` and ``config.json`` to ``--output-dir``;
-- a sanity gate exits with status 3, naming the arm, when a reconstruction has NaN or inf, is
-  constant, or is no better than the untrained model (amplitude MAE against the truth not at least
-  2% below the untrained model's).
-
-Run ``python -m ptycho.studies.dose_response --preset quick --output-dir out``.
-``USE_XLA_TRANSLATE=0`` selects the ImageProjectiveTransformV3 backend instead of XLA.
-"""
+"""One study run: the shared setup, each arm (simulate, build, train, stitch, score), the sanity gate
+and the files written to the output directory."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import math
-import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-log = logging.getLogger("ptycho.studies.dose_response")
+from .figure import save_figure
+from .presets import ARMS, Arm, Preset
 
-DOSES = (1e9, 1e4)
-LOSSES = ("nll", "mae")
-GATE_FAILED = 3
+log = logging.getLogger(__package__)  # one logger for the study: run.log names it once
+
 IMPROVEMENT = 0.02  # "better than untrained": amplitude MAE at least 2% lower (a flat output gains ~0.1%)
-
-
-@dataclass(frozen=True)
-class Preset:
-    """Sizes and optimisation settings of one study run."""
-
-    name: str
-    N: int
-    gridsize: int
-    object_size: int
-    scan_step: float
-    n_groups: int
-    nepochs: int
-    batch_size: int
-    learning_rate: dict[str, float]  # per loss; the README lists the rates tried and why these
-    n_lines: int = 50  # segments in the lines object; fewer when they are drawn wider
-    line_width: float = 1.0  # lines_object(width=): 2 matches the quick network's ~3 px blur
-    probe_curvature: float = 1.0  # get_default_probe(curvature=): a real probe leaves the twin ambiguity
-    n_filters_scale: int = 2
-    neighbor_count: int = 4
-    jitter: float = 0.5  # uniform sub-pixel jitter of the raster (px)
-    seed: int = 0
-    expected: str = ""  # measured wall time on the 2-core CPU, for the README and --help
-
-    @property
-    def probe_radius(self) -> float:
-        """3N/16: the probe (with its blur) inside the network's object support, the central N/2 box."""
-        return 3 * self.N / 16
-
-    @property
-    def stitch_crop(self) -> int:
-        """Stitch each object patch's central probe-diameter box: what its own pattern constrains."""
-        return 2 * math.ceil(self.probe_radius)
-
-
-PRESETS = {
-    "smoke": Preset("smoke", N=16, gridsize=2, object_size=40, scan_step=2.0, n_groups=96, nepochs=4,
-                    batch_size=16, learning_rate={"nll": 1e-3, "mae": 1e-3}, n_lines=10, n_filters_scale=1,
-                    expected="about 45 s"),
-    "quick": Preset("quick", N=32, gridsize=2, object_size=96, scan_step=3.0, n_groups=384, nepochs=40,
-                    batch_size=8, learning_rate={"nll": 5e-4, "mae": 5e-4}, n_lines=30, line_width=2.0,
-                    n_filters_scale=1, expected="4.1-5.0 min measured"),
-    "full": Preset("full", N=64, gridsize=2, object_size=128, scan_step=4.0, n_groups=1024, nepochs=50,
-                   batch_size=16, learning_rate={"nll": 5e-4, "mae": 5e-4}, n_lines=90, n_filters_scale=2,
-                   neighbor_count=7, expected="2.5-4.5 h (40-77 s per epoch measured; early stopping may end arms sooner)"),
-}
-
-
-@dataclass(frozen=True)
-class Arm:
-    nphotons: float
-    loss: str
-
-    @property
-    def name(self) -> str:
-        return f"1e{round(math.log10(self.nphotons))}_{self.loss}"
-
-
-ARMS = tuple(Arm(dose, loss) for dose in DOSES for loss in LOSSES)
 
 
 @dataclass
@@ -126,10 +45,10 @@ class Setup:
 
 
 def make_setup(preset: Preset, phase: bool = False) -> Setup:
-    from ptycho.objects import lines_object
-    from ptycho.probe import get_default_probe
-    from ptycho.raw_data import RawData
-    from ptycho.simulation import grid_positions
+    from ptycho.data.raw import RawData
+    from ptycho.physics.objects import lines_object
+    from ptycho.physics.probe import get_default_probe
+    from ptycho.physics.simulation import grid_positions
 
     n, size = preset.N, preset.object_size
     truth = lines_object(size, n_lines=preset.n_lines, seed=preset.seed, phase=phase, width=preset.line_width)
@@ -150,7 +69,7 @@ def make_setup(preset: Preset, phase: bool = False) -> Setup:
 
 def covered_border(global_offsets: np.ndarray, crop: int, shape: tuple[int, int]) -> int:
     """The smallest border outside which every pixel is covered by a stitched ``crop``-box."""
-    from ptycho.reassembly import reassemble_position
+    from ptycho.tensors.stitching import reassemble_position
 
     ones = np.ones((len(global_offsets), crop, crop, 1), np.float32)
     covered = reassemble_position(ones, global_offsets.astype(np.float32), shape).numpy() > 0.5
@@ -165,12 +84,13 @@ def run_arm(setup: Setup, arm: Arm, nepochs: int) -> ArmResult:
     import keras
 
     from ptycho.config.config import ModelConfig, TrainingConfig
+    from ptycho.data.container import PtychoDataContainer
+    from ptycho.data.grouping import group_by_indices
+    from ptycho.data.raw import RawData
     from ptycho.evaluation import evaluate
-    from ptycho.loader import PtychoDataContainer
-    from ptycho.model import create_compiled_model
-    from ptycho.raw_data import RawData, group_by_indices
-    from ptycho.simulation import simulate_diffraction
-    from ptycho.train_pinn import fit, reconstruct
+    from ptycho.model.factory import create_compiled_model
+    from ptycho.physics.simulation import simulate_diffraction
+    from ptycho.training import fit, reconstruct
 
     preset, start = setup.preset, time.perf_counter()
     keras.backend.clear_session()
@@ -235,52 +155,6 @@ def sanity_problems(
     return []
 
 
-def save_figure(results: list[ArmResult], setup: Setup, path: Path) -> None:
-    """Ground truth, the four reconstructed amplitudes (scored region) and the metrics panel."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ptycho.evaluation import rescale_amplitude, trim
-
-    truth = np.abs(trim(setup.truth, setup.border))
-    limits = {"vmin": float(truth.min()), "vmax": float(truth.max()), "cmap": "gray"}
-    fig, axes = plt.subplots(2, 3, figsize=(12, 8), constrained_layout=True)
-    panels = [axes[0, 0], axes[0, 1], axes[0, 2], axes[1, 0], axes[1, 1]]
-    panels[0].imshow(truth, **limits)
-    panels[0].set_title("ground truth amplitude")
-    for ax, result in zip(panels[1:], results):
-        amplitude = np.abs(trim(result.reconstruction, setup.border))
-        if np.isfinite(amplitude).all():
-            ax.imshow(rescale_amplitude(amplitude, truth), **limits)
-        ssim = result.metrics.get("amplitude_ssim", float("nan"))
-        ax.set_title(f"{result.arm.name}: SSIM {ssim:.3f}")
-    for ax in panels:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for ax in panels[1 + len(results):]:  # a run of fewer arms (--arms) leaves panels empty
-        ax.axis("off")
-    ax = axes[1, 2]
-    names = [r.arm.name for r in results]
-    x = np.arange(len(results))
-    ax.bar(x - 0.2, [r.metrics.get("amplitude_ssim", 0.0) for r in results], 0.4, label="trained")
-    ax.bar(x + 0.2, [r.untrained["amplitude_ssim"] for r in results], 0.4, label="untrained")
-    for i, r in enumerate(results):
-        ax.annotate(f"{r.metrics.get('amplitude_psnr', float('nan')):.1f} dB", (i - 0.2, 0.02), ha="center",
-                    rotation=90, color="white", fontsize=8)
-    ax.set_xticks(x, names)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("amplitude SSIM (PSNR in the bars)")
-    ax.legend(loc="upper right")
-    ax.set_title("metrics")
-    p = setup.preset
-    fig.suptitle(f"dose response: N={p.N}, gridsize {p.gridsize}, {p.n_groups} groups, "
-                 f"{results[0].backend if results else '?'} translation, preset {p.name}")
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
 def write_outputs(results: list[ArmResult], setup: Setup, out: Path, seconds: float, nepochs: int) -> None:
     histories = out / "histories"
     histories.mkdir(parents=True, exist_ok=True)
@@ -315,58 +189,3 @@ def run_study(preset: Preset, out: Path, arms: tuple[Arm, ...] = ARMS, nepochs: 
     results = [run_arm(setup, arm, nepochs) for arm in arms]
     write_outputs(results, setup, out, time.perf_counter() - start, nepochs)
     return results
-
-
-def _parse_arms(text: str | None) -> tuple[Arm, ...]:
-    if not text:
-        return ARMS
-    by_name = {a.name: a for a in ARMS}
-    chosen = []
-    for name in text.split(","):
-        if name not in by_name:
-            raise argparse.ArgumentTypeError(f"unknown arm {name!r}; the arms are {', '.join(by_name)}")
-        chosen.append(by_name[name])
-    return tuple(chosen)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m ptycho.studies.dose_response",
-        description="Dose-response study (1e9/1e4 photons x NLL/MAE), gridsize 2 with XLA translation by "
-                    "default (USE_XLA_TRANSLATE=0 selects V3). Exit 0: all arms valid; 3: an arm failed "
-                    "the sanity gate; 2: usage.",
-        epilog="presets: " + "; ".join(f"{p.name} (N={p.N}, {p.n_groups} groups, {p.nepochs} epochs, {p.expected})"
-                                      for p in PRESETS.values()),
-    )
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
-    parser.add_argument("--output-dir", type=Path, default=Path("dose_response_out"))
-    parser.add_argument("--nepochs", type=int, default=None, help="override the preset's epochs (0: untrained)")
-    parser.add_argument("--arms", type=_parse_arms, default=ARMS, help="comma-separated subset, e.g. 1e9_mae,1e4_mae")
-    parser.add_argument("--phase", action="store_true", help="give the lines object a phase (default amplitude-only)")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.nepochs is not None and args.nepochs < 0:
-        build_parser().error(f"--nepochs must be >= 0; received: {args.nepochs}")
-    out: Path = args.output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr), logging.FileHandler(out / "run.log", mode="w")]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True)
-    import tensorflow as tf
-
-    tf.config.experimental.enable_op_determinism()
-    # Every arm builds a fresh model, so Keras makes a fresh predict function per arm; TensorFlow
-    # counts their traces together (same code object) and warns of "retracing" that is not.
-    logging.getLogger("tensorflow").addFilter(lambda record: "triggered tf.function retracing" not in record.getMessage())
-    results = run_study(PRESETS[args.preset], out, args.arms, args.nepochs, args.phase)
-    failed = [r for r in results if r.problems]
-    for r in failed:
-        log.error("sanity gate: arm %s is invalid: %s", r.arm.name, "; ".join(r.problems))
-    log.info("wrote %s (metrics.json, dose_response.png, histories/, run.log, config.json)", out)
-    return GATE_FAILED if failed else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,21 +1,19 @@
-"""Image warps in pure TensorFlow ops that XLA compiles (ImageProjectiveTransformV3 has no XLA kernel).
+"""The XLA backend: ``translate_xla``, translation in pure TensorFlow ops that XLA compiles.
 
-Conventions (shared/CONVENTIONS.md): integer pixel centres, no half-pixel shift; a transform maps an
-output pixel to the input point it samples (as ImageProjectiveTransformV3 does); with
-``fill_mode="zeros"`` each bilinear corner outside the image reads 0, so an edge pixel is blended
-with zero, not replaced. ``translate_xla(images, t)`` moves content by ``+t``:
-``out(x, y) = in(x - t_x, y - t_y)``.
+``translate_xla(images, t)`` moves content by ``+t``: ``out(x, y) = in(x - t_x, y - t_y)``, integer
+pixel centres, each bilinear corner outside the image read as 0 (shared/CONVENTIONS.md).
 
-``translate_xla`` does not go through the general warp: a translation is separable, and every
+Two kernels. The row-window kernel (H, W and C static): a translation is separable, and every
 output row is a blend of two source rows, each read from its whole-pixel x shift on as one window
 one pixel wider than the image (one gather per row, a contiguous copy), then blended in x and y.
 The stack is read as one long row of pixels, so a window that leaves its image row runs on into
-the next one and is masked there: no padded copy of the images.
+the next one and is masked there: no padded copy of the images. The row kernel (any shapes): a
+two-tap shift of whole rows along y, then the same along x on the transposed stack.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Literal
+from typing import Callable
 
 import tensorflow as tf
 from tensorflow.compiler.tf2xla.python import xla as tf2xla
@@ -24,80 +22,7 @@ from jaxtyping import Float, Inexact
 
 from contracts import contract
 
-Interpolation = Literal["bilinear", "nearest"]
-FillMode = Literal["zeros", "edge"]
-
-
-def _split_complex(images: tf.Tensor) -> tuple[tf.Tensor, bool]:
-    """Complex images as real and imaginary parts stacked on the channel axis."""
-    if images.dtype.is_complex:
-        return tf.concat([tf.math.real(images), tf.math.imag(images)], axis=-1), True
-    return images, False
-
-
-def _join_complex(stacked: tf.Tensor) -> tf.Tensor:
-    real, imag = tf.split(stacked, 2, axis=-1)
-    return tf.complex(real, imag)
-
-
-def _sample(images: tf.Tensor, ys: tf.Tensor, xs: tf.Tensor, fill_mode: FillMode) -> tf.Tensor:
-    """``images[b, ys, xs, :]`` for integer ``ys, xs`` of shape (B, H, W); zeros outside when asked."""
-    height, width = tf.shape(images)[1], tf.shape(images)[2]
-    inside = (ys >= 0) & (ys < height) & (xs >= 0) & (xs < width)
-    yc = tf.clip_by_value(ys, 0, height - 1)
-    xc = tf.clip_by_value(xs, 0, width - 1)
-    values = tf.gather_nd(images, tf.stack([yc, xc], axis=-1), batch_dims=1)
-    if fill_mode == "zeros":
-        values = values * tf.cast(inside, values.dtype)[..., None]
-    return values
-
-
-@contract
-def projective_warp_xla(
-    images: Inexact[tf.Tensor, "B H W C"],
-    transforms: Float[tf.Tensor, "B 8"],
-    interpolation: Interpolation = "bilinear",
-    fill_mode: FillMode = "zeros",
-) -> Inexact[tf.Tensor, "B H W C"]:
-    """Warp each image by its homography ``[a0, a1, a2, b0, b1, b2, c0, c1]``.
-
-    The output pixel (x, y) samples the input at ``((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)``
-    with ``k = c0 x + c1 y + 1``. float32, float64 and complex (real and imaginary parts alike).
-    """
-    if interpolation not in ("bilinear", "nearest"):
-        raise ValueError(f"projective_warp_xla: interpolation must be 'bilinear' or 'nearest'; received: interpolation={interpolation!r}")
-    if fill_mode not in ("zeros", "edge"):
-        raise ValueError(f"projective_warp_xla: fill_mode must be 'zeros' or 'edge'; received: fill_mode={fill_mode!r}")
-    data, is_complex = _split_complex(images)
-    real_dtype = data.dtype
-    t = tf.cast(transforms, real_dtype)
-    height, width = tf.shape(data)[1], tf.shape(data)[2]
-    gy, gx = tf.meshgrid(tf.range(height), tf.range(width), indexing="ij")
-    gx = tf.cast(gx, real_dtype)[None]
-    gy = tf.cast(gy, real_dtype)[None]
-
-    def coef(i: int) -> tf.Tensor:
-        return t[:, i][:, None, None]
-
-    k = coef(6) * gx + coef(7) * gy + 1.0
-    sx = (coef(0) * gx + coef(1) * gy + coef(2)) / k
-    sy = (coef(3) * gx + coef(4) * gy + coef(5)) / k
-    if interpolation == "nearest":
-        out = _sample(data, tf.cast(tf.round(sy), tf.int32), tf.cast(tf.round(sx), tf.int32), fill_mode)
-    else:
-        x0f, y0f = tf.floor(sx), tf.floor(sy)
-        wx, wy = (sx - x0f)[..., None], (sy - y0f)[..., None]
-        x0, y0 = tf.cast(x0f, tf.int32), tf.cast(y0f, tf.int32)
-        out = (
-            _sample(data, y0, x0, fill_mode) * (1 - wy) * (1 - wx)
-            + _sample(data, y0, x0 + 1, fill_mode) * (1 - wy) * wx
-            + _sample(data, y0 + 1, x0, fill_mode) * wy * (1 - wx)
-            + _sample(data, y0 + 1, x0 + 1, fill_mode) * wy * wx
-        )
-    return _join_complex(out) if is_complex else out
-
-
-projective_warp_xla_jit = tf.function(projective_warp_xla, jit_compile=True)
+from ._complex import join_complex, split_complex
 
 
 def _shift_rows(data: tf.Tensor, shift: tf.Tensor) -> tf.Tensor:
@@ -260,8 +185,8 @@ def translate_xla(
     frame. With static, non-zero H, W and C (any batch) it runs the row-window kernel; otherwise
     two 1-D row shifts.
     """
-    data, is_complex = _split_complex(images)
+    data, is_complex = split_complex(images)
     t = tf.cast(translations, data.dtype)
     windows = data.shape[1:].is_fully_defined() and data.shape[1:].num_elements() > 0
     moved = _translate_windows(data, t) if windows else _translate_rows(data, t)
-    return _join_complex(moved) if is_complex else moved
+    return join_complex(moved) if is_complex else moved

@@ -1,0 +1,90 @@
+"""Groups of C = gridsize^2 scan positions, in the channel layout (shared/CONVENTIONS.md).
+
+A group is a seed position and C - 1 others drawn from the seed's K nearest neighbours (KD-tree).
+Relative offsets are ``position - centroid``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from jaxtyping import Complex, Float, Int
+from scipy.spatial import cKDTree
+
+from contracts import contract
+
+from ..physics.simulation import extract_patches
+from ..tensors import vocabulary as _vocabulary  # noqa: F401  (registers the dims its contract uses)
+
+if TYPE_CHECKING:
+    from .raw import RawData
+
+
+@dataclass(frozen=True)
+class GroupedData:
+    """B groups of C positions, channel layout throughout."""
+
+    diffraction: np.ndarray  # (B, N, N, C) float32
+    coords_nn: np.ndarray  # (B, 1, 2, C) absolute [x, y]
+    coords_relative: np.ndarray  # (B, 1, 2, C) position - centroid
+    coords_offsets: np.ndarray  # (B, 1, 2, 1) centroid
+    nn_indices: np.ndarray  # (B, C) int
+    Y: np.ndarray | None  # (B, N, N, C) complex64 ground-truth patches, if an object is known
+
+    @property
+    def gridsize(self) -> int:
+        return int(round(np.sqrt(self.diffraction.shape[-1])))
+
+
+def choose_groups(
+    positions: np.ndarray, K: int, nsamples: int, gridsize: int, seed: int = 0, oversample: bool = False
+) -> np.ndarray:
+    """Indices ``(nsamples, C)`` into ``positions`` ``(P, 2)``: each group a seed and C - 1 of the
+    seed's K nearest neighbours."""
+    c = gridsize * gridsize
+    p = len(positions)
+    if gridsize not in (1, 2, 3):
+        raise ValueError(f"generate_grouped_data: gridsize must be 1, 2 or 3; received: gridsize={gridsize!r}")
+    if K < c:
+        raise ValueError(f"generate_grouped_data: K={K} nearest neighbours cannot fill a group of C = gridsize^2 = {c}")
+    if K > p:
+        raise ValueError(f"generate_grouped_data: K={K} exceeds the {p} positions in the data")
+    if nsamples > p and not oversample:
+        raise ValueError(f"generate_grouped_data: {nsamples} groups requested from {p} positions; "
+                         "pass oversample=True to draw several groups per seed")
+    rng = np.random.default_rng(seed)
+    seeds = rng.choice(p, size=nsamples, replace=nsamples > p)
+    _, neighbours = cKDTree(positions).query(positions[seeds], k=K)
+    neighbours = np.asarray(neighbours).reshape(nsamples, K)
+    if c == 1:
+        return seeds[:, None]
+    # the seed (its own nearest neighbour) plus C - 1 of the other K - 1
+    others = np.stack([rng.choice(np.arange(1, K), size=c - 1, replace=False) for _ in range(nsamples)])
+    return np.concatenate([neighbours[:, :1], np.take_along_axis(neighbours, others, axis=1)], axis=1)
+
+
+def group_by_indices(raw: RawData, indices: np.ndarray) -> GroupedData:
+    """Gather groups ``indices`` (B, C) of ``raw`` into the channel layout."""
+    positions = raw.positions[indices]  # (B, C, 2)
+    coords_nn = np.transpose(positions, (0, 2, 1))[:, None].astype(np.float32)  # (B, 1, 2, C)
+    centroid = coords_nn.mean(axis=3, keepdims=True)
+    diffraction = np.transpose(raw.diff3d[indices], (0, 2, 3, 1))
+    Y = None
+    if raw.objectGuess is not None:
+        flat = extract_patches(raw.objectGuess, positions.reshape(-1, 2), raw.N)
+        Y = np.transpose(flat.reshape(*indices.shape, raw.N, raw.N), (0, 2, 3, 1)).astype(np.complex64)
+    return _checked_groups(diffraction, coords_nn, coords_nn - centroid, centroid, indices.astype(np.int64), Y)
+
+
+@contract
+def _checked_groups(
+    diffraction: Float[np.ndarray, "B N N C"],
+    coords_nn: Float[np.ndarray, "B 1 2 C"],
+    coords_relative: Float[np.ndarray, "B 1 2 C"],
+    coords_offsets: Float[np.ndarray, "B 1 2 1"],
+    nn_indices: Int[np.ndarray, "B C"],
+    Y: Complex[np.ndarray, "B N N C"] | None,
+) -> GroupedData:
+    return GroupedData(diffraction, coords_nn, coords_relative, coords_offsets, nn_indices, Y)

@@ -1,0 +1,68 @@
+"""The study's presets (sizes, epochs, optimisation) and its four arms (dose x loss)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+DOSES = (1e9, 1e4)
+LOSSES = ("nll", "mae")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Sizes and optimisation settings of one study run."""
+
+    name: str
+    N: int
+    gridsize: int
+    object_size: int
+    scan_step: float
+    n_groups: int
+    nepochs: int
+    batch_size: int
+    learning_rate: dict[str, float]  # per loss; the README lists the rates tried and why these
+    n_lines: int = 50  # segments in the lines object; fewer when they are drawn wider
+    line_width: float = 1.0  # lines_object(width=): 2 matches the quick network's ~3 px blur
+    probe_curvature: float = 1.0  # get_default_probe(curvature=): a real probe leaves the twin ambiguity
+    n_filters_scale: int = 2
+    neighbor_count: int = 4
+    jitter: float = 0.5  # uniform sub-pixel jitter of the raster (px)
+    seed: int = 0
+    expected: str = ""  # measured wall time on the 2-core CPU, for the README and --help
+
+    @property
+    def probe_radius(self) -> float:
+        """3N/16: the probe (with its blur) inside the network's object support, the central N/2 box."""
+        return 3 * self.N / 16
+
+    @property
+    def stitch_crop(self) -> int:
+        """Stitch each object patch's central probe-diameter box: what its own pattern constrains."""
+        return 2 * math.ceil(self.probe_radius)
+
+
+PRESETS = {
+    "smoke": Preset("smoke", N=16, gridsize=2, object_size=40, scan_step=2.0, n_groups=96, nepochs=4,
+                    batch_size=16, learning_rate={"nll": 1e-3, "mae": 1e-3}, n_lines=10, n_filters_scale=1,
+                    expected="about 45 s"),
+    "quick": Preset("quick", N=32, gridsize=2, object_size=96, scan_step=3.0, n_groups=384, nepochs=40,
+                    batch_size=8, learning_rate={"nll": 5e-4, "mae": 5e-4}, n_lines=30, line_width=2.0,
+                    n_filters_scale=1, expected="4.1-5.0 min measured"),
+    "full": Preset("full", N=64, gridsize=2, object_size=128, scan_step=4.0, n_groups=1024, nepochs=50,
+                   batch_size=16, learning_rate={"nll": 5e-4, "mae": 5e-4}, n_lines=90, n_filters_scale=2,
+                   neighbor_count=7, expected="2.5-4.5 h (40-77 s per epoch measured; early stopping may end arms sooner)"),
+}
+
+
+@dataclass(frozen=True)
+class Arm:
+    nphotons: float
+    loss: str
+
+    @property
+    def name(self) -> str:
+        return f"1e{round(math.log10(self.nphotons))}_{self.loss}"
+
+
+ARMS = tuple(Arm(dose, loss) for dose in DOSES for loss in LOSSES)
