@@ -19,6 +19,7 @@ import numpy as np
 from .config.config import TrainingConfig
 from .data.container import PtychoDataContainer
 from .model.factory import CompiledModel, create_compiled_model
+from .tensors import margin
 from .tensors.stitching import reassemble_position
 from .tensors.translation import BackendRequest
 
@@ -60,9 +61,7 @@ def check_data(data: PtychoDataContainer, config: TrainingConfig) -> None:
     if data.N != model_config.N or data.gridsize != model_config.gridsize:
         raise ValueError(f"data has N={data.N}, gridsize={data.gridsize}; the model has N={model_config.N}, "
                          f"gridsize={model_config.gridsize}")
-    worst = float(np.max(np.abs(data.coords))) if len(data) else 0.0
-    if worst > model_config.max_offset:
-        raise ValueError(f"a relative offset of {worst:.3g} px exceeds the model's max_offset={model_config.max_offset:g} px")
+    margin.refuse_beyond(data.coords, model_config.N, model_config.padded_size)
 
 
 def fit(
@@ -89,6 +88,23 @@ def fit(
     return {k: [float(v) for v in values] for k, values in history.history.items()}
 
 
+def predict(model: keras.Model, data: PtychoDataContainer, batch_size: int = 32) -> Any:
+    """``model.predict`` on ``data.inputs()``, refusing offsets beyond the model's canvas margin.
+
+    The data is checked before the model runs (``tensors.margin``); a model compiled with XLA
+    cannot raise from inside, so NaN rows in the output are traced back to the offending group
+    and refused with the same message.
+    """
+    config = getattr(model, "model_config", None)
+    if config is not None:
+        margin.refuse_beyond(data.coords, config.N, config.padded_size)
+    out = model.predict(data.inputs(), batch_size=batch_size, verbose=0)
+    first = out[0] if isinstance(out, (list, tuple)) else out
+    if config is not None and len(first) and np.isnan(first).any():
+        margin.refuse_beyond(data.coords, config.N, config.padded_size)
+    return out
+
+
 def reconstruct(
     diffraction_to_obj: keras.Model, data: PtychoDataContainer, object_shape: tuple[int, int], batch_size: int = 32,
     crop: int | None = None,
@@ -99,7 +115,7 @@ def reconstruct(
     the network's patches have support only in their central ``N/2`` box, so stitching the whole
     ``N x N`` window would average in zeros. Stitched with the model's translation backend.
     """
-    patches = diffraction_to_obj.predict(data.inputs(), batch_size=batch_size, verbose=0)
+    patches = predict(diffraction_to_obj, data, batch_size)
     n = patches.shape[1]
     if crop is not None:
         if not (0 < crop <= n and (n - crop) % 2 == 0):

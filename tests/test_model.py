@@ -193,7 +193,7 @@ class TestBadInput:
     def test_offsets_beyond_max_offset(self):
         raw = _raw(32, step=6.0)
         grouped = raw.generate_grouped_data(32, K=9, nsamples=20, gridsize=2, seed=0)
-        with pytest.raises(ValueError, match=r"relative offset of .* px exceeds the model's max_offset=2 px"):
+        with pytest.raises(ValueError, match=r"relative offset .* px of patch \d in group \d+ exceeds the canvas margin \(M - N\)/2 = 2 px"):
             PtychoDataContainer.from_grouped(grouped, raw.probeGuess, 1e6, ModelConfig(N=32, gridsize=2, max_offset=2))
 
     def test_nan_positions(self):

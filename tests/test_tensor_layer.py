@@ -335,5 +335,5 @@ class TestSeedCase:
             translate(tf.zeros([128, 8, 8, 1]), tf.zeros([32, 2]))
 
     def test_offsets_beyond_the_canvas_are_refused(self):
-        with pytest.raises(ValueError, match="relative offset of 9 px exceeds the canvas margin"):
+        with pytest.raises(ValueError, match=r"relative offset \[x, y\] = \[9, 9\] px of patch 0 in group 0 exceeds the canvas margin"):
             reassemble_patches_position_real(tf.zeros([1, 64, 64, 4]), tf.fill([1, 1, 2, 4], 9.0), 78)

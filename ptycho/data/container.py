@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from ..config.config import ModelConfig
 from ..physics.probe import validate_probe
+from ..tensors import margin
 from .grouping import GroupedData
 
 
@@ -106,7 +107,4 @@ def check_against_model(grouped: GroupedData, model: ModelConfig) -> None:
     if c != model.C:
         raise ValueError(f"data has C={c} patches per group (gridsize {int(round(np.sqrt(c)))}); "
                          f"the model expects C={model.C} (gridsize {model.gridsize})")
-    worst = float(np.max(np.abs(grouped.coords_relative))) if grouped.coords_relative.size else 0.0
-    if worst > model.max_offset:
-        raise ValueError(f"a relative offset of {worst:.3g} px exceeds the model's max_offset={model.max_offset:g} px; "
-                         f"build the model with max_offset >= {np.ceil(worst):g} (canvas M grows with it)")
+    margin.refuse_beyond(grouped.coords_relative, model.N, model.padded_size)

@@ -97,7 +97,7 @@ def create_model_with_gridsize(
     for model in (autoencoder, diffraction_to_obj):
         model.translate_backend = backend
         model.translate_backend_source = decision.source
-    autoencoder.model_config = replace(config, translate_backend=backend)
+        model.model_config = replace(config, translate_backend=backend)
     return autoencoder, diffraction_to_obj
 
 

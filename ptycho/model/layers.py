@@ -19,6 +19,7 @@ from contracts.keras_layer import ContractedLayer
 
 from ..config.config import Backend
 from ..physics.probe import disk_mask
+from ..tensors import margin
 from ..tensors.layouts import _flat_to_channel
 from ..tensors.reassembly import (
     extract_patches_position,
@@ -101,6 +102,12 @@ class _Translating(ContractedLayer):
         self.backend: Backend = check_backend(backend)
         self._compiled = None
 
+    def _check_margin(self, offsets, N: int, M: int) -> None:
+        """Under the XLA backend the work runs compiled, where the margin check cannot raise (it makes
+        the affected groups NaN): check here too, so eager and graph calls of the layer raise."""
+        if self.backend == "xla":
+            margin.check(offsets, N, M)
+
     def _run(self, fn, *args):
         if self.backend == "v3":
             return fn(*args, backend="v3")
@@ -127,6 +134,7 @@ class ReassemblePatchesLayer(_Translating):
     @contract
     def call(self, patches: ComplexChannelImages, offsets: ChannelOffsets) -> ComplexCanvas:
         m = self.padded_size
+        self._check_margin(offsets, patches.shape[1], m)
         return self._run(
             lambda p, o, backend: reassemble_patches_position_real(p, o, m, backend=backend, support=self.support),
             patches, offsets,
@@ -153,6 +161,8 @@ class ExtractPatchesPositionLayer(_Translating):
     @contract
     def call(self, canvas: ComplexCanvas, offsets: ChannelOffsets) -> ComplexFlatImages:
         n = self.N
+        if canvas.shape[1] is not None:
+            self._check_margin(offsets, n, canvas.shape[1])
         return self._run(lambda c, o, backend: extract_patches_position(c, o, n, backend=backend), canvas, offsets)
 
     def compute_output_shape(self, canvas_shape, offsets_shape):

@@ -17,6 +17,7 @@ from jaxtyping import Inexact
 
 from contracts import contract
 
+from . import margin
 from .layouts import _channel_to_flat, flatten_offsets, repeat_per_patch
 from .translation import BackendRequest, resolve_backend, translate
 from .vocabulary import AnyCanvas, AnyChannelImages, AnyFlatImages, ChannelOffsets
@@ -63,26 +64,6 @@ def trim_reconstruction(canvas: Inexact[tf.Tensor, "B M M C"], N: int) -> AnyCha
     return tf.slice(canvas, tf.stack([0, start, start, 0]), tf.stack([-1, N, N, -1]))
 
 
-def _refuse_out_of_range(offsets: tf.Tensor, N: int, padded_size: int, where: str) -> None:
-    """Offsets beyond what the canvas holds are refused, never clipped (eagerly; asserted in graphs)."""
-    limit = (padded_size - N) / 2
-    if tf.executing_eagerly():
-        worst = float(tf.reduce_max(tf.abs(offsets))) if tf.size(offsets) > 0 else 0.0
-        if worst > limit:
-            raise ValueError(
-                f"{where}: a relative offset of {worst:.3g} px exceeds the canvas margin "
-                f"(M - N)/2 = {limit:g} px (N={N}, M={padded_size}); build the model with a larger "
-                "max_offset instead of clipping the data"
-            )
-    else:
-        magnitudes = tf.concat([tf.reshape(tf.abs(offsets), [-1]), tf.zeros([1], offsets.dtype)], 0)
-        tf.debugging.assert_less_equal(  # a value check: it runs in graphs; XLA drops it
-            tf.reduce_max(magnitudes),
-            tf.constant(limit, offsets.dtype),
-            message=f"{where}: a relative offset exceeds the canvas margin (M - N)/2 = {limit:g} px",
-        )
-
-
 @contract
 def reassemble_patches_position_real(
     patches: AnyChannelImages,
@@ -103,7 +84,7 @@ def reassemble_patches_position_real(
     if support is not None and not (0 < support and (n is None or (support <= n and (n - support) % 2 == 0))):
         raise ValueError(f"reassemble_patches_position_real: support must be in (0, N={n}] with N - support even; "
                          f"received: support={support!r}")
-    _refuse_out_of_range(offsets, n, padded_size, "reassemble_patches_position_real")
+    fits = margin.check(offsets, n, padded_size)
     chosen = resolve_backend(backend)
     flat = _channel_to_flat(patches)  # (B*C, N, N, 1)
     shifts = tf.cast(flatten_offsets(offsets), tf.float32)  # (B*C, 2), same row order
@@ -116,7 +97,7 @@ def reassemble_patches_position_real(
     per_group = tf.stack([-1, c, m, m, 1])
     total = tf.reduce_sum(tf.reshape(placed, per_group), axis=1)
     weight = tf.reduce_sum(tf.reshape(weights, per_group), axis=1)
-    return average_overlaps(total, weight)
+    return margin.poison_groups(average_overlaps(total, weight), fits)
 
 
 def average_overlaps(total: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
@@ -138,12 +119,12 @@ def extract_patches_position(
     """Canvases ``(B, M, M, 1)`` + channel offsets ``(B, 1, 2, C)`` -> flat patches ``(B*C, N, N, 1)``:
     each patch of each group cut from its group's canvas at its offset.
 
-    Offsets beyond the canvas margin ``(M - N)/2`` are refused, as in reassembly: the patch
-    would reach outside the canvas.
+    Offsets beyond the canvas margin ``(M - N)/2`` are refused as in reassembly (``margin``): the
+    patch would reach outside the canvas.
     """
     m = canvas.shape[1]
-    if m is not None:
-        _refuse_out_of_range(offsets, N, m, "extract_patches_position")
+    fits = None if m is None else margin.check(offsets, N, m)
     spread = repeat_per_patch(canvas, offsets)  # (B*C, M, M, 1), group-major
     shifts = -tf.cast(flatten_offsets(offsets), tf.float32)
-    return trim_reconstruction(translate(spread, shifts, backend=resolve_backend(backend)), N)
+    patches = trim_reconstruction(translate(spread, shifts, backend=resolve_backend(backend)), N)
+    return patches if fits is None else margin.poison_groups(patches, fits)

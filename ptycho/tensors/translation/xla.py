@@ -16,12 +16,11 @@ from __future__ import annotations
 from typing import Callable
 
 import tensorflow as tf
-from tensorflow.compiler.tf2xla.python import xla as tf2xla
-from tensorflow.compiler.xla import xla_data_pb2
 from jaxtyping import Float, Inexact
 
 from contracts import contract
 
+from ._compat import gather_dimension_numbers, xla_gather
 from ._complex import join_complex, split_complex
 
 
@@ -56,7 +55,7 @@ def _translate_rows(data: tf.Tensor, shift: tf.Tensor) -> tf.Tensor:
 
 # Operand: the image stack seen as B*H*W pixels of C channels; index (B, H, 2) = [pixel, channel];
 # each index takes W + 1 consecutive pixels, which may run on into a neighbouring row (masked).
-_PIXEL_RUNS = xla_data_pb2.GatherDimensionNumbers(
+_PIXEL_RUNS = gather_dimension_numbers(
     offset_dims=[2, 3], collapsed_slice_dims=[], start_index_map=[0, 1], index_vector_dim=2
 )
 
@@ -101,7 +100,7 @@ def _row_windows(data: tf.Tensor, shift: tf.Tensor) -> tuple[tuple[tf.Tensor, tf
         inside = tf.cast((row >= 0) & (row < height), data.dtype)[:, :, None, None]
         start = (images * height + tf.clip_by_value(row, 0, height - 1)) * width + column[:, None]
         index = tf.stack([start, tf.zeros_like(start)], axis=-1)
-        taken = tf2xla.gather(pixels, index, _PIXEL_RUNS, size, indices_are_sorted=False)
+        taken = xla_gather(pixels, index, _PIXEL_RUNS, size)
         return tf.reshape(taken, [-1, height, width + 1, channels]) * columns_inside, inside
 
     rows = whole[:, 1:2] + tf.range(height, dtype=index_dtype)[None, :]  # the top tap's source row
