@@ -1,4 +1,4 @@
-"""STYLE.md rule 8: contracts/ is mypy --strict clean; diagnostics/ and ptycho/ are mypy clean."""
+"""STYLE.md rule 8: contracts/ and diagnostics/ are mypy --strict clean; ptycho/ is mypy clean."""
 
 import subprocess
 import sys
@@ -8,14 +8,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _mypy(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mypy", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
 
 
-def test_mypy_strict_is_clean_on_contracts():
-    result = _mypy("--strict", "contracts")
+def test_mypy_strict_is_clean_on_contracts_and_diagnostics():
+    # diagnostics imports ptycho, which is checked (non-strict) below: follow it silently, so strict
+    # errors are reported for the packages named here only.
+    result = _mypy("--strict", "--follow-imports=silent", "contracts", "diagnostics")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_is_clean_on_diagnostics_and_ptycho():
-    result = _mypy("diagnostics", "ptycho")
+def test_mypy_is_clean_on_ptycho():
+    result = _mypy("ptycho")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -10,15 +10,26 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .incident import HYPOTHESES
 
 # (pattern, label of the first number, label of the second number)
 PATTERNS: list[tuple[re.Pattern[str], str, str]] = [
-    (re.compile(r"Input to reshape is a tensor with (\d+) values, but the requested shape has (\d+)"),
-     "values in the input", "values in the requested shape"),
+    (
+        re.compile(r"Input to reshape is a tensor with (\d+) values, but the requested shape has (\d+)"),
+        "values in the input",
+        "values in the requested shape",
+    ),
     (re.compile(r"Dimensions must be equal, but are (\d+) and (\d+)"), "first dim", "second dim"),
     (re.compile(r"Incompatible shapes: \[([\d,\s]+)\] vs\. \[([\d,\s]+)\]"), "first shape", "second shape"),
     (re.compile(r"evenly divisible by (\d+) but is (\d+)"), "divisor", "size"),
     (re.compile(r"Dimension must be (\d+) but is (\d+)"), "rank of the tensor", "rank the op expects"),
+    (
+        re.compile(r"Invalid reduction dimension (\d+) for input with (\d+) dimensions"),
+        "axis reduced",
+        "rank of the tensor",
+    ),
     (re.compile(r"Shapes \(([\d,\s]+)\) and \(([\d,\s]+)\) are incompatible"), "first shape", "second shape"),
     (re.compile(r"dim B: .* is (\d+), .* is (\d+)"), "actual", "expected"),
 ]
@@ -31,6 +42,16 @@ class Factorisation:
     text: str  # "778752 = (B*C=128) x (M=78) x (M=78)"
 
 
+@dataclass(frozen=True)
+class HypothesisReading:
+    """What the two numbers say about one of the 778752 incident's hypotheses."""
+
+    id: str
+    claim: str
+    verdict: str  # "supported", "refuted", "refuted as the cause", "not decided by these numbers"
+    why: str
+
+
 @dataclass
 class Explanation:
     message: str
@@ -39,9 +60,9 @@ class Explanation:
     factorisations: dict[int, list[Factorisation]] = field(default_factory=dict)
     ratio: str | None = None
     conclusion: str | None = None
-    hypotheses: list[tuple[str, str, str]] = field(default_factory=list)  # (name, verdict, why)
+    hypotheses: list[HypothesisReading] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["factorisations"] = {str(k): [asdict(f) for f in v] for k, v in self.factorisations.items()}
         return out
@@ -69,7 +90,9 @@ def factorise(number: int, dims: dict[str, int], max_factors: int = 4) -> list[F
                 key = tuple(sorted(combo, key=lambda n: (-q[n], n)))
                 if "B*C" in key and ("B" in key and "C" in key):
                     continue  # B*C together with B and C counts the batch twice
-                found.setdefault(key, Factorisation(number, key, f"{number} = " + " x ".join(f"({n}={q[n]})" for n in key)))
+                found.setdefault(
+                    key, Factorisation(number, key, f"{number} = " + " x ".join(f"({n}={q[n]})" for n in key))
+                )
     return sorted(found.values(), key=lambda f: (len(f.factors), -max(q[n] for n in f.factors)))
 
 
@@ -77,12 +100,14 @@ def _numbers(message: str) -> list[tuple[str, int]]:
     for pattern, first, second in PATTERNS:
         m = pattern.search(message)
         if m:
+
             def total(s: str) -> int:
                 parts = [int(p) for p in re.findall(r"\d+", s)]
                 out = 1
                 for p in parts:
                     out *= p
                 return out
+
             return [(first, total(m.group(1))), (second, total(m.group(2)))]
     return [(f"number {i}", int(n)) for i, n in enumerate(re.findall(r"\b\d{2,}\b", message)[:4])]
 
@@ -102,7 +127,7 @@ def explain(message: str, dims: dict[str, int]) -> Explanation:
             result.ratio = f"{big} / {small} = {k}" + (f" = {' = '.join(names)}" if names else "")
             if "B" in names:
                 result.conclusion = _batch_conclusion(result, dims)
-    result.hypotheses = _seed_hypotheses(result, dims)
+    result.hypotheses = _incident_hypotheses(result, dims)
     return result
 
 
@@ -111,33 +136,41 @@ def _batch_conclusion(result: Explanation, dims: dict[str, int]) -> str:
     big_has_bc = any("B*C" in f.factors for f in result.factorisations[max(n for _, n in result.numbers)])
     small_has_c = any("C" in f.factors for f in result.factorisations[min(n for _, n in result.numbers)])
     if big_has_bc and small_has_c:
-        return (f"one tensor holds B*C = {b}*{c} = {b * c} rows while the other side counts only C = {c}: "
-                f"the batch of B = {b} groups collapsed into one group's worth of canvases upstream "
-                "(a batch merged into one canvas); look for the layer whose output batch is not its input's")
+        return (
+            f"one tensor holds B*C = {b}*{c} = {b * c} rows while the other side counts only C = {c}: "
+            f"the batch of B = {b} groups collapsed into one group's worth of canvases upstream "
+            "(a batch merged into one canvas); look for the layer whose output batch is not its input's"
+        )
     return f"the two sides differ by a factor B = {b}: a batch dim was dropped or merged on one side"
 
 
-def _seed_hypotheses(result: Explanation, dims: dict[str, int]) -> list[tuple[str, str, str]]:
-    """What the numbers say about the seed's hypotheses (H1-revised, H2-revised, H2, H3, H4)."""
+def _incident_hypotheses(result: Explanation, dims: dict[str, int]) -> list[HypothesisReading]:
+    """What the numbers say about the 778752 incident's hypotheses (H1-revised, H2-revised, H2, H3, H4)."""
     b, c, m = dims.get("B", 0), dims.get("C", 0), dims.get("M", 0)
     values = [n for _, n in result.numbers]
     merged = result.conclusion is not None and "collapsed" in result.conclusion
-    out = []
+    undecided = "not decided by these numbers"
+    verdicts: dict[str, tuple[str, str]] = {}
     unflattened = b * m * m  # translations of batch B against B*C images would ask for B*M*M
     if unflattened in values:
-        out.append(("H1-revised (offsets not flattened)", "supported", f"{unflattened} = B*M*M appears"))
+        verdicts["H1-revised"] = ("supported", f"{unflattened} = B*M*M appears")
     else:
-        out.append(("H1-revised (offsets not flattened)", "refuted",
-                    f"unflattened (B, 2) offsets would make one side B*M*M = {unflattened}; neither number is"))
+        verdicts["H1-revised"] = (
+            "refuted",
+            f"unflattened (B, 2) offsets would make one side B*M*M = {unflattened}; neither number is",
+        )
     if merged:
-        out.append(("H2-revised (wrong symbolic batch at trace time)", "refuted",
-                    f"the small side is C*M*M = {c * m * m}: a whole group of C canvases, not a traced B=1; "
-                    "the batch was merged in the data path, which a trace-time batch cannot do"))
+        verdicts["H2-revised"] = (
+            "refuted",
+            f"the small side is C*M*M = {c * m * m}: a whole group of C canvases, not a traced B=1; "
+            "the batch was merged in the data path, which a trace-time batch cannot do",
+        )
     else:
-        out.append(("H2-revised (wrong symbolic batch at trace time)", "not decided by these numbers", ""))
-    for name in ("H2 (XLA switch baked into a cached graph)", "H3 (should_use_xla consulted too early)",
-                 "H4 (USE_XLA_TRANSLATE override)"):
-        out.append((name, "refuted as the cause" if merged else "not decided by these numbers",
-                    "which backend runs cannot change how many rows a tensor has: a B-fold element "
-                    "mismatch is a layout fault, present with either backend" if merged else ""))
-    return out
+        verdicts["H2-revised"] = (undecided, "")
+    backend_only = (
+        "which backend runs cannot change how many rows a tensor has: a B-fold element "
+        "mismatch is a layout fault, present with either backend"
+    )
+    for name in ("H2", "H3", "H4"):
+        verdicts[name] = ("refuted as the cause", backend_only) if merged else (undecided, "")
+    return [HypothesisReading(h.id, h.claim, *verdicts[h.id]) for h in HYPOTHESES.values()]

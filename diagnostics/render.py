@@ -1,0 +1,269 @@
+"""Rendering of the diagnostics' records: plain aligned text, rich tables on a terminal, or JSON.
+
+Each ``*_document`` function turns a subcommand's records into a ``Document`` (lines and tables);
+``write`` prints it as plain text (pipes, files, tests) or with ``rich`` (a terminal). The same
+document gives both, so what a test reads is what a terminal shows, less the colour.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
+
+from .incident import INCIDENT, INCIDENT_DOC
+
+if TYPE_CHECKING:  # the records only; explain and faults output must not import TensorFlow
+    from .doctor import Finding
+    from .explain import Explanation
+    from .faults import Fault
+    from .trace import TraceRecord, TraceResult, TraceViolation
+
+REFUTED = "REFUTED"
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    style: str | None = None  # a rich style, used on a terminal only
+
+
+@dataclass
+class Table:
+    header: tuple[str, ...]
+    rows: list[tuple[str, ...]] = field(default_factory=list)
+    styles: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column) -> rich style
+    wrap: tuple[int, ...] = ()  # columns a narrow terminal may wrap (the others are never wrapped)
+
+
+Document = list[Line | Table]
+
+
+def _lines(texts: Iterable[str], style: str | None = None) -> list[Line | Table]:
+    return [Line(t, style) for t in texts]
+
+
+# Trace
+
+
+def _shape(shape: Sequence[int | None] | None) -> str:
+    if shape is None:
+        return "?"
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def _name(function: str) -> str:
+    """``"Layer.call (ptycho/model/layers.py:130)"`` -> ``"Layer.call"``."""
+    return function.split(" (")[0]
+
+
+def _trace_heading(result: TraceResult) -> list[Line | Table]:
+    d, cfg = result.dims, result.config
+    return [
+        Line(
+            f"shape trace  B={d['B']} g={d['g']} C={d['C']} N={d['N']} M={d['M']}  backend={result.backend} "
+            f"({result.backend_source})  mode={cfg.mode}  fault={cfg.fault or 'none'}"
+        ),
+        Line(""),
+    ]
+
+
+def _cell(outcomes: Iterable[str]) -> str:
+    kinds = set(outcomes)
+    if "refuted" in kinds:
+        return REFUTED
+    return "deferred" if "deferred" in kinds else "proved"
+
+
+def _is_violation(record: TraceRecord, violation: TraceViolation | None) -> bool:
+    return (
+        violation is not None
+        and record.mode == violation.mode
+        and _name(record.function) == _name(violation.function)
+        and _name(record.argument) == violation.argument
+    )
+
+
+def _signature(specs: dict[str, str]) -> str:
+    """``{"patches": "B N N C", "offsets": "B 1 2 C", "return value": "B M M 1"}`` ->
+    ``"patches B N N C, offsets B 1 2 C -> B M M 1"``."""
+    arguments = ", ".join(f"{a} {s}" for a, s in specs.items() if not a.startswith("return value"))
+    returns = ", ".join(s for a, s in specs.items() if a.startswith("return value"))
+    return f"{arguments} -> {returns}" if returns else arguments
+
+
+BOUNDARY_LEGEND = (
+    "proved: decided while tracing; deferred: checked at run time; REFUTED: broken; blank: not run"
+)
+
+
+def boundary_table(result: TraceResult) -> Table:
+    """One row per contracted function, its signature in named dims, one column per trace mode.
+
+    A cell sums up the checks of that function's arguments and return value in that mode:
+    ``proved`` (all decided while tracing), ``deferred`` (some relation left to a run-time check),
+    ``REFUTED``, or blank when the mode did not run. A run-time failure of a deferred check is the
+    trace's violation and shows as ``REFUTED`` too.
+    """
+    from .trace import TRACE_MODES
+
+    specs: dict[str, dict[str, str]] = {}
+    cells: dict[str, dict[str, list[str]]] = {}
+    violation = result.violation
+    for r in result.records:
+        if r.mode not in TRACE_MODES:
+            continue  # the values check is not a boundary: its outcome is printed below the table
+        function = _name(r.function)
+        specs.setdefault(function, {}).setdefault(_name(r.argument), r.spec)
+        outcome = "refuted" if _is_violation(r, violation) else r.outcome
+        cells.setdefault(function, {}).setdefault(r.mode, []).append(outcome)
+    if violation is not None and violation.mode in TRACE_MODES:
+        modes = cells.setdefault(_name(violation.function), {})
+        modes[violation.mode] = [*modes.get(violation.mode, []), "refuted"]
+    table = Table(("function", "signature (named dims)", *TRACE_MODES), wrap=(1,))
+    for row, (function, by_mode) in enumerate(cells.items()):
+        outcomes = tuple(_cell(by_mode[m]) if m in by_mode else "" for m in TRACE_MODES)
+        table.rows.append((function, _signature(specs.get(function, {})), *outcomes))
+        for column, text in enumerate(outcomes, start=2):
+            if text == REFUTED:
+                table.styles[(row, column)] = table.styles[(row, 0)] = "bold red"
+    return table
+
+
+def record_table(result: TraceResult) -> Table:
+    """One row per record, in the order the checks ran (``--verbose``)."""
+    table = Table(("mode", "function", "argument", "spec", "shape", "outcome"))
+    for row, r in enumerate(result.records):
+        shape = _shape(r.concrete_shape or r.static_shape)
+        table.rows.append((r.mode, _name(r.function), _name(r.argument), r.spec, shape, r.outcome))
+        if r.outcome == "refuted":
+            table.styles[(row, 5)] = "bold red"
+    return table
+
+
+def trace_document(result: TraceResult, *, verbose: bool = False) -> Document:
+    doc = _trace_heading(result)
+    if verbose:
+        doc += [record_table(result), Line("")]
+    else:
+        doc += [boundary_table(result), Line(BOUNDARY_LEGEND, "dim")]
+        values = [r for r in result.records if r.mode == "values"]
+        if values:
+            doc.append(Line(f"values check ({_name(values[0].function)}): {values[0].outcome}"))
+        doc.append(Line(""))
+    counts = result.counts()
+    if result.violation:
+        v = result.violation
+        doc.append(Line(f"FIRST VIOLATION ({v.mode}) at {_name(v.function)}, {v.argument}:", "bold red"))
+        doc += _lines(v.message.splitlines())
+    elif result.error:
+        doc += _lines(
+            [
+                f"TensorFlow failed outside any contract: {result.error}",
+                'run: trace_shapes explain "<that message>" with this configuration',
+            ]
+        )
+    elif not result.records:
+        doc.append(Line("nothing was traced: no contract check ran (is PTYCHO_CONTRACTS=off?)"))
+    else:
+        doc.append(
+            Line(
+                f"all {len(result.records)} contract checks hold "
+                f"(proved {counts['proved']}, deferred to run time {counts['deferred']})",
+                "green",
+            )
+        )
+    return doc
+
+
+# Explain, doctor, faults
+
+
+def explain_document(e: Explanation) -> Document:
+    lines = [f"message: {e.message}", "dims: " + " ".join(f"{k}={v}" for k, v in e.dims.items()), ""]
+    for label, n in e.numbers:
+        lines.append(f"{label}: {n}")
+        facts = e.factorisations.get(n, [])
+        lines += [f"  {f.text}" for f in facts[:4]] or ["  (no product of the config's dims)"]
+    if e.ratio:
+        lines += ["", f"ratio: {e.ratio}"]
+    if e.conclusion:
+        lines += [f"reading: {e.conclusion}"]
+    lines += ["", f"{INCIDENT}'s hypotheses (the story: {INCIDENT_DOC}):"]
+    lines += [f"  {h.id} ({h.claim}): {h.verdict}" + (f" - {h.why}" if h.why else "") for h in e.hypotheses]
+    return _lines(lines)
+
+
+_VERDICT_STYLE = {"fails": "bold red", "violation": "bold red", "error": "red", "skipped": "yellow"}
+
+
+def doctor_document(findings: Sequence[Finding], cfg_line: str) -> Document:
+    doc: Document = _lines(
+        [
+            f"doctor  {cfg_line}",
+            f"{INCIDENT}'s hypotheses (the story: {INCIDENT_DOC}) and the stack's invariants",
+            "",
+        ]
+    )
+    for f in findings:
+        doc.append(Line(f"{f.verdict.upper():<10} {f.id}: {f.claim}", _VERDICT_STYLE.get(f.verdict)))
+        doc += _lines(f"{'':<10} {line}" for line in f.evidence.splitlines())
+    return doc
+
+
+def faults_document(faults: Iterable[Fault]) -> Document:
+    lines = []
+    for f in faults:
+        lines += [
+            f"{f.name:<26} {f.description}",
+            f"{'':<26} shows at: {f.shows_at}",
+            f"{'':<26} contracts off: {f.contracts_off}",
+        ]
+    return _lines(lines)
+
+
+# Output
+
+
+def plain_text(document: Document) -> str:
+    out: list[str] = []
+    for block in document:
+        if isinstance(block, Line):
+            out.append(block.text)
+            continue
+        rows = [block.header, *block.rows]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(block.header))]
+        out += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(out)
+
+
+def _rich_print(document: Document, stream: TextIO) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    console = Console(file=stream, highlight=False)
+    for block in document:
+        if isinstance(block, Line):
+            console.print(Text(block.text, style=block.style or ""))
+            continue
+        table = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+        for j, name in enumerate(block.header):
+            table.add_column(name, no_wrap=j not in block.wrap)
+        for i, row in enumerate(block.rows):
+            table.add_row(*(Text(cell, style=block.styles.get((i, j), "")) for j, cell in enumerate(row)))
+        console.print(table)
+
+
+def write(document: Document, stream: TextIO, *, styled: bool) -> None:
+    """Print ``document``: with rich (colour, table rules) when ``styled``, else as plain aligned text."""
+    if styled:
+        _rich_print(document, stream)
+    else:
+        print(plain_text(document), file=stream)
+
+
+def to_json(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, indent=2, default=str)
