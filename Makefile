@@ -1,6 +1,7 @@
 # Two commands for a fresh machine; each sets itself up (virtual environment, install) first.
 #   make demo   - the main job: the shape trace of the default configuration
 #   make test   - the test suite
+#   make lint   - ruff lint and format check (the test suite runs them too)
 #   make study  - the dose-response study, quick preset (figure and metrics in dose_response_out/)
 PYTHON ?= python3
 VENV   ?= .venv
@@ -9,7 +10,7 @@ STAMP  := $(VENV)/.installed
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup demo test study benchmark clean
+.PHONY: setup demo test lint study benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 study: $(STAMP)
 	$(PY) -m ptycho.studies.dose_response --preset quick --output-dir dose_response_out

@@ -1,6 +1,6 @@
 """Per-call cost of @contract against the plain function and against jaxtyping + beartype.
 
-    make benchmark     (or: python -m pytest benchmarks --benchmark-enable)
+make benchmark     (or: python -m pytest benchmarks --benchmark-enable)
 """
 
 from __future__ import annotations
@@ -32,7 +32,11 @@ IMAGES, OFFSETS = tf.zeros([8, 16, 16, 4]), tf.zeros([8, 1, 2, 4])
 
 @pytest.mark.parametrize(
     "key, fn",
-    [("eager plain", offsets_like), ("eager contract", contracted), ("eager jaxtyping+beartype", jaxtyping_beartype)],
+    [
+        ("eager plain", offsets_like),
+        ("eager contract", contracted),
+        ("eager jaxtyping+beartype", jaxtyping_beartype),
+    ],
 )
 def test_eager_call(timed, key, fn):
     assert fn(IMAGES, OFFSETS) is OFFSETS
@@ -50,11 +54,17 @@ def test_eager_call_with_contracts_off(timed):
 
 ratio(
     "eager, mode off: overhead / the checking contract's overhead",
-    "eager contract, mode off", "eager contract", "<= 0.1", baseline="eager plain",
+    "eager contract, mode off",
+    "eager contract",
+    "<= 0.1",
+    baseline="eager plain",
 )
 ratio(
     "eager, 2 tensors: contract overhead / jaxtyping+beartype's",
-    "eager contract", "eager jaxtyping+beartype", "<= 0.25", baseline="eager plain",
+    "eager contract",
+    "eager jaxtyping+beartype",
+    "<= 0.25",
+    baseline="eager plain",
 )
 
 
@@ -67,8 +77,12 @@ def translate_sized(
     tx, ty = translations[:, :1], translations[:, 1:]
     transforms = tf.concat([ones, zeros, -tx, zeros, ones, -ty, zeros, zeros], axis=1)
     return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3],
-        fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT",
+        images=images,
+        transforms=transforms,
+        output_shape=tf.shape(images)[1:3],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
     )
 
 
@@ -93,5 +107,15 @@ def test_graph_call_after_tracing(timed, key, fn, sig):
     timed(key, traced, TR_IMAGES, TR_SHIFTS, rounds=60)
 
 
-ratio("graph, None dims, B=128 N=78: contract / plain", "graph contract, None dims", "graph plain, None dims", "<= 1.05")
-ratio("graph, static dims, B=128 N=78: contract / plain", "graph contract, static dims", "graph plain, static dims", "~1 (no added ops)")
+ratio(
+    "graph, None dims, B=128 N=78: contract / plain",
+    "graph contract, None dims",
+    "graph plain, None dims",
+    "<= 1.05",
+)
+ratio(
+    "graph, static dims, B=128 N=78: contract / plain",
+    "graph contract, static dims",
+    "graph plain, static dims",
+    "~1 (no added ops)",
+)

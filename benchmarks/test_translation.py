@@ -63,6 +63,10 @@ def test_translate(timed, backend, b, n):
 for _b, _n in SIZES:
     ratio(f"B={_b} N={_n}: xla / v3 graph", f"xla B={_b} N={_n}", f"v3 graph B={_b} N={_n}", "<= 0.4")
     ratio(f"B={_b} N={_n}: xla / yardstick", f"xla B={_b} N={_n}", f"yardstick B={_b} N={_n}", "<= 2.5")
-    ratio(f"B={_b} N={_n}: xla batch unknown / yardstick", f"xla batch unknown B={_b} N={_n}", f"yardstick B={_b} N={_n}")
+    ratio(
+        f"B={_b} N={_n}: xla batch unknown / yardstick",
+        f"xla batch unknown B={_b} N={_n}",
+        f"yardstick B={_b} N={_n}",
+    )
     ratio(f"B={_b} N={_n}: xla rows / yardstick", f"xla rows B={_b} N={_n}", f"yardstick B={_b} N={_n}")
     ratio(f"B={_b} N={_n}: v3 eager / v3 graph", f"v3 eager B={_b} N={_n}", f"v3 graph B={_b} N={_n}")

@@ -16,7 +16,9 @@ from skimage.metrics import structural_similarity
 
 def _check_pair(reconstruction: np.ndarray, truth: np.ndarray) -> None:
     if reconstruction.shape != truth.shape or reconstruction.ndim != 2:
-        raise ValueError(f"reconstruction {reconstruction.shape} and ground truth {truth.shape} must be the same 2-D shape")
+        raise ValueError(
+            f"reconstruction {reconstruction.shape} and ground truth {truth.shape} must be the same 2-D shape"
+        )
     if not np.all(np.isfinite(reconstruction)):
         raise ValueError("the reconstruction has NaN or inf values")
 
@@ -51,7 +53,7 @@ def psnr(image: np.ndarray, truth: np.ndarray) -> float:
 
 
 def frc_curve(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fourier ring correlation of two square images (Hann-apodised): (spatial frequency in cycles/pixel, FRC)."""
+    """Fourier ring correlation of two square images, Hann-apodised: (frequency in cycles/pixel, FRC)."""
     if a.shape != b.shape or a.shape[0] != a.shape[1]:
         raise ValueError(f"frc_curve: images must be the same square shape; received {a.shape} and {b.shape}")
     n = a.shape[0]

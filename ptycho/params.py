@@ -23,5 +23,5 @@ def get(key: str) -> Any:
     return cfg[key]
 
 
-def set(key: str, value: Any) -> None:  # noqa: A001 - PtychoPINN's name
+def set(key: str, value: Any) -> None:
     cfg[key] = value

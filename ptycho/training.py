@@ -45,7 +45,9 @@ class TrainResult:
 
 
 def train(
-    data: PtychoDataContainer, config: TrainingConfig, validation: PtychoDataContainer | None = None,
+    data: PtychoDataContainer,
+    config: TrainingConfig,
+    validation: PtychoDataContainer | None = None,
     callbacks: list[Any] | None = None,
 ) -> TrainResult:
     """Build a fresh model for ``config`` and fit it on ``data``; the data must fit the model."""
@@ -59,14 +61,19 @@ def check_data(data: PtychoDataContainer, config: TrainingConfig) -> None:
     model_config = config.model
     assert model_config is not None
     if data.N != model_config.N or data.gridsize != model_config.gridsize:
-        raise ValueError(f"data has N={data.N}, gridsize={data.gridsize}; the model has N={model_config.N}, "
-                         f"gridsize={model_config.gridsize}")
+        raise ValueError(
+            f"data has N={data.N}, gridsize={data.gridsize}; the model has N={model_config.N}, "
+            f"gridsize={model_config.gridsize}"
+        )
     margin.refuse_beyond(data.coords, model_config.N, model_config.padded_size)
 
 
 def fit(
-    compiled: CompiledModel, data: PtychoDataContainer, config: TrainingConfig,
-    validation: PtychoDataContainer | None = None, callbacks: list[Any] | None = None,
+    compiled: CompiledModel,
+    data: PtychoDataContainer,
+    config: TrainingConfig,
+    validation: PtychoDataContainer | None = None,
+    callbacks: list[Any] | None = None,
 ) -> dict[str, list[float]]:
     """Fit ``compiled.trainer`` on ``data`` for ``config.nepochs`` epochs (0: no fit); the history."""
     check_data(data, config)
@@ -82,8 +89,13 @@ def fit(
     ]
     history = compiled.trainer.fit(
         data.as_dataset(config.batch_size, shuffle=True, seed=config.seed, target=target),
-        validation_data=None if validation is None else validation.as_dataset(config.batch_size, target=target),
-        epochs=config.nepochs, verbose=0, shuffle=False, callbacks=fit_callbacks,
+        validation_data=None
+        if validation is None
+        else validation.as_dataset(config.batch_size, target=target),
+        epochs=config.nepochs,
+        verbose=0,
+        shuffle=False,
+        callbacks=fit_callbacks,
     )
     return {k: [float(v) for v in values] for k, values in history.history.items()}
 
@@ -106,7 +118,10 @@ def predict(model: keras.Model, data: PtychoDataContainer, batch_size: int = 32)
 
 
 def reconstruct(
-    diffraction_to_obj: keras.Model, data: PtychoDataContainer, object_shape: tuple[int, int], batch_size: int = 32,
+    diffraction_to_obj: keras.Model,
+    data: PtychoDataContainer,
+    object_shape: tuple[int, int],
+    batch_size: int = 32,
     crop: int | None = None,
 ) -> np.ndarray:
     """Predict every group's object patch and stitch them into the full object ``(H, W)`` complex.
@@ -119,7 +134,9 @@ def reconstruct(
     n = patches.shape[1]
     if crop is not None:
         if not (0 < crop <= n and (n - crop) % 2 == 0):
-            raise ValueError(f"reconstruct: crop must be in (0, N={n}] with N - crop even; received: crop={crop!r}")
+            raise ValueError(
+                f"reconstruct: crop must be in (0, N={n}] with N - crop even; received: crop={crop!r}"
+            )
         start = (n - crop) // 2
         patches = patches[:, start : start + crop, start : start + crop]
     # The model's own backend (a model loaded from a file has none recorded: decided here).
@@ -128,8 +145,11 @@ def reconstruct(
 
 
 def train_eval(
-    train_data: PtychoDataContainer, test_data: PtychoDataContainer, config: TrainingConfig,
-    object_shape: tuple[int, int], output_dir: str | Path | None = None,
+    train_data: PtychoDataContainer,
+    test_data: PtychoDataContainer,
+    config: TrainingConfig,
+    object_shape: tuple[int, int],
+    output_dir: str | Path | None = None,
 ) -> tuple[TrainResult, np.ndarray]:
     """Train, reconstruct the test data, and (with ``output_dir``) save ``history.json``."""
     result = train(train_data, config)

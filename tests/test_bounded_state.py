@@ -16,7 +16,11 @@ def _container_sizes() -> dict[str, int]:
     """len() of every module-level object of ours that has one (dicts, lists, sets, tables)."""
     sizes = {}
     for name, module in list(sys.modules.items()):
-        if not isinstance(module, ModuleType) or name.split(".")[0] not in ("contracts", "ptycho", "diagnostics"):
+        if not isinstance(module, ModuleType) or name.split(".")[0] not in (
+            "contracts",
+            "ptycho",
+            "diagnostics",
+        ):
             continue
         for attr, value in vars(module).items():
             if isinstance(value, (type, ModuleType, str, bytes)) or callable(value):
@@ -40,7 +44,7 @@ def test_a_thousand_traced_and_eager_calls_leave_every_module_container_the_same
     patches = np.ones((4, 8, 8, 1), np.float32)
     offsets = np.array([[10, 10], [12, 10], [10, 12], [12, 12]], np.float32).reshape(4, 1, 2, 1)
     a = tf.zeros([2, 3])
-    # one of each first, so that caches filled once (tracing, the deferred-check table) are counted as the baseline
+    # one of each first: caches filled once (tracing, the deferred-check table) are the baseline
     traced(a, a)
     pair_rows(a, a)
     reassemble_position(patches, offsets, (24, 24))

@@ -47,7 +47,7 @@ def test_autograph_status_and_the_artifact_attribute():
     assert seen == [True, False]
     from tensorflow.python.autograph.impl import api as autograph_api
 
-    marked = lambda: None  # noqa: E731
+    marked = lambda: None
     setattr(marked, _compat.AUTOGRAPH_ARTIFACT_ATTRIBUTE, frozenset())
     assert autograph_api.is_autograph_artifact(marked)
 

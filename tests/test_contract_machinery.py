@@ -60,7 +60,7 @@ class TestModes:
             assert pair(*self.bad).shape == (32, 4, 4, 1)
 
     def test_decorated_while_off_checks_once_the_mode_is_on(self):
-        def f(x: Float[tf.Tensor, "B"], y: Float[tf.Tensor, "B"]) -> Float[tf.Tensor, "B"]:
+        def f(x: Float[tf.Tensor, " B"], y: Float[tf.Tensor, " B"]) -> Float[tf.Tensor, " B"]:
             return x
 
         with contracts.mode("off"):
@@ -167,7 +167,9 @@ class TestStrategiesAndProperties:
             other += 1
         images = data.draw(arrays_for(ChannelImages, dims))
         offsets = data.draw(arrays_for(ChannelOffsets, {**dims, "B": other}))
-        with pytest.raises(ShapeContractError, match=f"dim B is {other} at offsets axis 0, but B = {dims['B']}"):
+        with pytest.raises(
+            ShapeContractError, match=f"dim B is {other} at offsets axis 0, but B = {dims['B']}"
+        ):
             pair(tf.constant(images), tf.constant(offsets))
 
     def test_shape_for_evaluates_expressions(self):

@@ -35,7 +35,12 @@ def _time_hint(conflict: DimConflict) -> str | None:
 # This module is a client of the library: its own dims, layouts and hint, for its own functions.
 register_vocabulary(
     scope=__name__,
-    dims=[Dim("B", "examples in a batch"), Dim("N", "image side"), Dim("C", "channels"), Dim("T", "time steps")],
+    dims=[
+        Dim("B", "examples in a batch"),
+        Dim("N", "image side"),
+        Dim("C", "channels"),
+        Dim("T", "time steps"),
+    ],
     layouts=[
         Layout("channel images", "B N N C"),
         Layout("flat images", "B*C N N 1"),
@@ -112,8 +117,7 @@ def test_flat_offsets_layout_is_recognised():
 
     message = _message(images_then_offsets, (8, 16, 16, 4), (32, 2))
     assert message.endswith(
-        "likely cause: the shape fits the flat offsets (B*C 2) layout where channel offsets was "
-        "expected"
+        "likely cause: the shape fits the flat offsets (B*C 2) layout where channel offsets was expected"
     )
 
 
@@ -124,7 +128,9 @@ def test_a_registered_hint_speaks_first():
 
     message = _message(align, (2, 100), (2, 50))
     assert "  conflict:     dim T is 50 at labels axis 1, but T = 100 was bound at audio axis 1\n" in message
-    assert message.endswith("likely cause: labels has half the time steps: sampled at 1 per unit where 2 were expected")
+    assert message.endswith(
+        "likely cause: labels has half the time steps: sampled at 1 per unit where 2 were expected"
+    )
 
 
 def test_a_batch_that_became_1_is_named():
@@ -151,7 +157,9 @@ def test_without_a_vocabulary_no_layout_is_named_and_only_generic_hints_apply():
 
 def test_a_vocabulary_refuses_a_conflicting_redefinition():
     register_vocabulary(scope=__name__, dims=[Dim("T", "time steps")])  # the same again: fine
-    with pytest.raises(ValueError, match="dim 'T' of scope 'tests.test_contract_messages' is already registered"):
+    with pytest.raises(
+        ValueError, match="dim 'T' of scope 'tests.test_contract_messages' is already registered"
+    ):
         register_vocabulary(scope=__name__, dims=[Dim("T", "tokens")])
     with pytest.raises(ValueError, match="scope must be a package name"):
         register_vocabulary(scope="", dims=[])
@@ -210,7 +218,7 @@ def test_malformed_spec_raises_at_decoration_naming_spec_and_position(annotation
 
 
 def test_tuple_return_members_must_be_arrays():
-    def f(x: Float[tf.Tensor, "B"]) -> tuple[Float[tf.Tensor, "B"], int]:
+    def f(x: Float[tf.Tensor, " B"]) -> tuple[Float[tf.Tensor, " B"], int]:
         return x, 1
 
     with pytest.raises(ContractDefinitionError, match=r"return value \[1\] is <class 'int'>"):
@@ -242,7 +250,10 @@ def test_error_keeps_type_and_text_through_keras_construction():
     message = str(info.value)
     # Keras re-raises the same type with a preamble when it infers output shapes by calling
     # `call`; the contract's message follows whole.
-    assert "\n\nshape contract violated in test_error_keeps_type_and_text_through_keras_construction.<locals>.Flatten.call (" in message
+    assert (
+        "\n\nshape contract violated in "
+        "test_error_keeps_type_and_text_through_keras_construction.<locals>.Flatten.call (" in message
+    )
     assert "dim C is 3 at offsets axis 3, but C = 4 was bound at images axis 3" in message
     assert "Arguments received by" not in message  # Keras did not rewrite it
 

@@ -135,9 +135,8 @@ def test_good_inputs_pass_and_match_reference(mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_seeded_mismatch_raises_naming_the_dim(mode, case):
     fn, shapes, dim = BAD_CASES[case]
-    with pytest.raises(ShapeContractError) as info:
-        with raising_contract_errors():
-            run(fn, _arrays(*shapes), mode)
+    with pytest.raises(ShapeContractError) as info, raising_contract_errors():
+        run(fn, _arrays(*shapes), mode)
     message = str(info.value)
     assert f"dim {dim}" in message
     assert fn.__qualname__ in message
@@ -161,9 +160,13 @@ def test_fit_catches_a_merged_batch_deferred_to_run_time(jit):
     # Batches of 4 then 2 groups: the traced batch dim is None.
     data = tf.data.Dataset.from_tensor_slices((images, images[..., :1])).batch(4)
     assert data.element_spec[0].shape[0] is None
-    with pytest.raises(ShapeContractError, match=r"dim B\*C: return value axis 0 is 4, B\*C with B=\?, C=4 is 16"):
-        with raising_contract_errors():
-            model.fit(data, epochs=1, verbose=0, shuffle=False)
+    with (
+        pytest.raises(
+            ShapeContractError, match=r"dim B\*C: return value axis 0 is 4, B\*C with B=\?, C=4 is 16"
+        ),
+        raising_contract_errors(),
+    ):
+        model.fit(data, epochs=1, verbose=0, shuffle=False)
 
 
 class TestWhereTheErrorComesFrom:
@@ -203,7 +206,7 @@ class TestWhereTheErrorComesFrom:
 
 @contract
 def merge_when_large(images: Float[tf.Tensor, "B N N C"]) -> Float[tf.Tensor, "B N N 1"]:
-    """The 778752 incident's pattern: one merged row for the whole batch once B*C >= 64, decided in the graph."""
+    """The 778752 incident's pattern: one row for the whole batch once B*C >= 64, decided in the graph."""
     per_group = tf.reduce_sum(images, axis=3, keepdims=True)
     rows = tf.shape(images)[0] * tf.shape(images)[3]
     return tf.cond(rows < 64, lambda: per_group, lambda: tf.reduce_sum(per_group, axis=0, keepdims=True))
@@ -221,14 +224,15 @@ class TestSizesDecidedInsideTheCompiledFunction:
     @pytest.mark.parametrize("batch", [32, 4])
     def test_under_jit_compile_the_contract_refuses_to_compile_the_size_it_cannot_check(self, batch):
         xla = tf.function(merge_when_large, input_signature=self.sig, jit_compile=True)
-        with pytest.raises(ShapeContractError) as info:
-            with raising_contract_errors():
-                xla(tf.zeros([batch, 8, 8, 4]))
+        with pytest.raises(ShapeContractError) as info, raising_contract_errors():
+            xla(tf.zeros([batch, 8, 8, 4]))
         message = str(info.value)
         assert message.startswith("shape contract violated in merge_when_large (")
         assert "  argument:     return value\n" in message
-        assert ("  conflict:     dim B: the size of return value axis 0 is decided at run time inside "
-                "the XLA-compiled function") in message
+        assert (
+            "  conflict:     dim B: the size of return value axis 0 is decided at run time inside "
+            "the XLA-compiled function"
+        ) in message
         assert "  bindings:     B=? (images axis 0), N=8 (images axis 1), C=4 (images axis 3)" in message
 
     def test_in_a_plain_graph_the_run_time_check_names_both_sizes(self):
@@ -239,10 +243,11 @@ class TestSizesDecidedInsideTheCompiledFunction:
                 graph(tf.zeros([32, 8, 8, 4]))
 
     def test_a_deferred_violation_has_every_field_of_a_trace_time_one(self):
-        graph = tf.function(to_flat, input_signature=[tf.TensorSpec([None, 8, 8, 4]), tf.TensorSpec([None, 1, 2, 4])])
-        with pytest.raises(ShapeContractError) as info:
-            with raising_contract_errors():
-                graph(*[tf.constant(x) for x in _arrays((128, 8, 8, 4), (32, 1, 2, 4))])
+        graph = tf.function(
+            to_flat, input_signature=[tf.TensorSpec([None, 8, 8, 4]), tf.TensorSpec([None, 1, 2, 4])]
+        )
+        with pytest.raises(ShapeContractError) as info, raising_contract_errors():
+            graph(*[tf.constant(x) for x in _arrays((128, 8, 8, 4), (32, 1, 2, 4))])
         lines = [line.split(":")[0].strip() for line in str(info.value).splitlines()[1:]]
         assert lines == ["argument", "expected", "actual", "conflict", "bindings"]
         assert "  actual:       float32 (32, 1, 2, 4)\n" in str(info.value)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts"
 STACK_TERMS = re.compile(
-    r"gridsize|ptychograph|ptychopinn|probe|diffraction|canvas|patch|offset|reassembl|the seed|seed's|778752|\bgroups?\b(?!\()",
+    r"gridsize|ptychograph|ptychopinn|probe|diffraction|canvas|patch|offset|reassembl"
+    r"|the seed|seed's|778752|\bgroups?\b(?!\()",
     re.IGNORECASE,
 )
 

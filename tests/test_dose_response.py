@@ -25,8 +25,14 @@ def study(*args: str, env: dict | None = None, script: bool = False) -> subproce
     if env is None or "USE_XLA_TRANSLATE" not in env:
         environment.pop("USE_XLA_TRANSLATE", None)
     entry = [str(SCRIPT)] if script else ["-m", "ptycho.studies.dose_response"]
-    return subprocess.run([sys.executable, *entry, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=900, env=environment)
+    return subprocess.run(
+        [sys.executable, *entry, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=environment,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +98,23 @@ def test_an_arm_alone_gives_what_it_gives_among_the_others(smoke, tmp_path):
 
 @pytest.mark.slow
 def test_the_gate_fails_the_run_naming_the_arm_and_v3_is_selectable(tmp_path):
-    """Untrained (0 epochs) is no better than untrained: exit 3 and the arm named; USE_XLA_TRANSLATE=0 -> v3."""
-    result = study("--preset", "smoke", "--arms", "1e9_nll", "--nepochs", "0", "--output-dir", str(tmp_path),
-                   env={"USE_XLA_TRANSLATE": "0"})
+    """Untrained (0 epochs) is no better than untrained: exit 3, the arm named; USE_XLA_TRANSLATE=0 -> v3."""
+    result = study(
+        "--preset",
+        "smoke",
+        "--arms",
+        "1e9_nll",
+        "--nepochs",
+        "0",
+        "--output-dir",
+        str(tmp_path),
+        env={"USE_XLA_TRANSLATE": "0"},
+    )
     assert result.returncode == 3, result.stderr[-3000:]
-    assert "sanity gate: arm 1e9_nll is invalid: no better than the untrained model: amplitude MAE" in result.stderr
+    assert (
+        "sanity gate: arm 1e9_nll is invalid: no better than the untrained model: amplitude MAE"
+        in result.stderr
+    )
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["1e9_nll"]["valid"] is False and metrics["1e9_nll"]["translate_backend"] == "v3"
 
@@ -117,13 +135,23 @@ class TestSanityGate:
     """Each way a reconstruction can be invalid, on a 20 x 20 truth scored inside a 2 px border."""
 
     truth = (0.5 + np.random.default_rng(0).uniform(0, 1, (20, 20))).astype(np.complex64)
-    setup = Setup(PRESETS["smoke"], truth, np.ones((16, 16), np.complex64), np.zeros((1, 2)), np.zeros((1, 4), int), 0.0, 2)
+    setup = Setup(
+        PRESETS["smoke"],
+        truth,
+        np.ones((16, 16), np.complex64),
+        np.zeros((1, 2)),
+        np.zeros((1, 4), int),
+        0.0,
+        2,
+    )
     untrained = {"amplitude_mae": 0.2}
 
     def test_nan(self):
         rec = self.truth.copy()
         rec[5, 5] = np.nan
-        assert sanity_problems(rec, self.setup, {}, self.untrained) == ["1 of 256 reconstructed pixels are NaN or inf"]
+        assert sanity_problems(rec, self.setup, {}, self.untrained) == [
+            "1 of 256 reconstructed pixels are NaN or inf"
+        ]
 
     def test_nan_outside_the_scored_region_is_not_counted(self):
         rec = self.truth.copy()
@@ -131,14 +159,18 @@ class TestSanityGate:
         assert sanity_problems(rec, self.setup, {"amplitude_mae": 0.1}, self.untrained) == []
 
     def test_constant(self):
-        problems = sanity_problems(np.full((20, 20), 0.7, np.complex64), self.setup, {"amplitude_mae": 0.1}, self.untrained)
+        problems = sanity_problems(
+            np.full((20, 20), 0.7, np.complex64), self.setup, {"amplitude_mae": 0.1}, self.untrained
+        )
         assert problems == ["the reconstructed amplitude is constant (0.7, range 0)"]
 
     @pytest.mark.parametrize("mae", [0.3, 0.2, 0.1965])
     def test_no_better_than_untrained(self, mae):
         problems = sanity_problems(self.truth, self.setup, {"amplitude_mae": mae}, self.untrained)
-        assert problems == [f"no better than the untrained model: amplitude MAE {mae:.4f}, untrained 0.2000 "
-                            "(at least 2% lower required)"]
+        assert problems == [
+            f"no better than the untrained model: amplitude MAE {mae:.4f}, untrained 0.2000 "
+            "(at least 2% lower required)"
+        ]
 
     def test_better_than_untrained(self):
         assert sanity_problems(self.truth, self.setup, {"amplitude_mae": 0.195}, self.untrained) == []

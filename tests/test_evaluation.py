@@ -48,7 +48,9 @@ def test_frc_of_a_blurred_copy_falls_below_threshold_earlier():
     rng = np.random.default_rng(1)
     truth = rng.standard_normal((64, 64))
     sharp = frc_resolution(ndimage.gaussian_filter(truth, 0.5) + 0.05 * rng.standard_normal((64, 64)), truth)
-    blurred = frc_resolution(ndimage.gaussian_filter(truth, 2.0) + 0.05 * rng.standard_normal((64, 64)), truth)
+    blurred = frc_resolution(
+        ndimage.gaussian_filter(truth, 2.0) + 0.05 * rng.standard_normal((64, 64)), truth
+    )
     assert blurred < sharp
 
 

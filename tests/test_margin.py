@@ -14,10 +14,10 @@ import tensorflow as tf
 from ptycho.config.config import ModelConfig, TrainingConfig
 from ptycho.data.container import PtychoDataContainer
 from ptycho.model import create_model_with_gridsize
+from ptycho.model.factory import create_compiled_model
 from ptycho.tensors import margin
 from ptycho.tensors.reassembly import extract_patches_position, reassemble_patches_position_real
 from ptycho.training import fit, predict, reconstruct
-from ptycho.model.factory import create_compiled_model
 
 N, M, C = 16, 20, 4  # margin (M - N)/2 = 2 px
 MESSAGE = (
@@ -72,7 +72,7 @@ def test_under_xla_the_offending_group_is_nan_and_the_others_are_right():
 
 
 def test_layers_raise_eagerly_and_a_model_compiled_whole_with_xla_gives_nan():
-    autoencoder, to_obj = create_model_with_gridsize(2, N, "xla", n_filters_scale=1, max_offset=2)
+    _, to_obj = create_model_with_gridsize(2, N, "xla", n_filters_scale=1, max_offset=2)
     x = np.abs(np.random.default_rng(2).standard_normal((3, N, N, C))).astype(np.float32)
     with pytest.raises(ValueError, match=MESSAGE):
         to_obj([tf.constant(x), tf.constant(_offsets())])
@@ -80,8 +80,13 @@ def test_layers_raise_eagerly_and_a_model_compiled_whole_with_xla_gives_nan():
     obj = whole(tf.constant(x), tf.constant(_offsets())).numpy()
     assert np.isnan(obj).any(axis=(1, 2, 3)).tolist() == [False, True, False]
     to_obj.compile(jit_compile=True)
-    data = PtychoDataContainer(X=x, coords=_offsets(), global_offsets=np.zeros((3, 1, 2, 1), np.float32),
-                               probe=np.ones((N, N), np.complex64), nphotons=1e6)
+    data = PtychoDataContainer(
+        X=x,
+        coords=_offsets(),
+        global_offsets=np.zeros((3, 1, 2, 1), np.float32),
+        probe=np.ones((N, N), np.complex64),
+        nphotons=1e6,
+    )
     with pytest.raises(ValueError, match=MESSAGE):
         predict(to_obj, data, batch_size=3)
     with pytest.raises(ValueError, match=MESSAGE):

@@ -38,8 +38,12 @@ def _raw(N: int, size: int = 80, step: float = 4.0, seed: int = 0) -> RawData:
 
 def _container(N: int, gridsize: int, n: int = 70) -> PtychoDataContainer:
     raw = _raw(N)
-    grouped = raw.generate_grouped_data(N, K=max(4, gridsize**2), nsamples=n, gridsize=gridsize, seed=1, oversample=True)
-    return PtychoDataContainer.from_grouped(grouped, raw.probeGuess, 1e6, ModelConfig(N=N, gridsize=gridsize, max_offset=8))
+    grouped = raw.generate_grouped_data(
+        N, K=max(4, gridsize**2), nsamples=n, gridsize=gridsize, seed=1, oversample=True
+    )
+    return PtychoDataContainer.from_grouped(
+        grouped, raw.probeGuess, 1e6, ModelConfig(N=N, gridsize=gridsize, max_offset=8)
+    )
 
 
 def _seed_script_block(text: str) -> str:
@@ -53,8 +57,14 @@ def test_vendored_seed_script_is_the_seed_documents_verbatim():
 
 def test_seed_shape_debugging_script_runs_unmodified():
     """The script from the seed document (vendored verbatim in tests/data), run as it is."""
-    result = subprocess.run([sys.executable, str(SEED_SCRIPT)], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                            env={"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, str(SEED_SCRIPT)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "flatten_offsets(channel) → (128, 2)" in out
@@ -68,7 +78,9 @@ def test_seed_shape_debugging_script_runs_unmodified():
 @pytest.mark.parametrize("N, gridsize", [(32, 1), (32, 2), (64, 1), (64, 2)])
 def test_every_output_keeps_its_input_batch(N, gridsize, backend):
     data = _container(N, gridsize)
-    autoencoder, to_obj = create_model_with_gridsize(gridsize, N, backend, n_filters_scale=1, max_offset=8, probe=data.probe)
+    autoencoder, to_obj = create_model_with_gridsize(
+        gridsize, N, backend, n_filters_scale=1, max_offset=8, probe=data.probe
+    )
     c = gridsize * gridsize
     for batch_size in (1, 16, 32):  # 70 = 2*32 + 6 and 4*16 + 6: partial last batches
         obj, amp, intensity = autoencoder.predict(data.inputs(), batch_size=batch_size, verbose=0)
@@ -77,7 +89,9 @@ def test_every_output_keeps_its_input_batch(N, gridsize, backend):
         assert to_obj.predict(data.inputs(), batch_size=batch_size, verbose=0).shape == (70, N, N, 1)
     trainer = training_model(autoencoder, "nll")
     for batch_size in (1, 16, 32):  # one trace (None batch) serves every size, the partial last batch too
-        history = trainer.fit(data.as_dataset(batch_size).map(lambda x, y: (x, y[1])), epochs=1, verbose=0, shuffle=False)
+        history = trainer.fit(
+            data.as_dataset(batch_size).map(lambda x, y: (x, y[1])), epochs=1, verbose=0, shuffle=False
+        )
         assert np.isfinite(history.history["loss"][0])
     single = autoencoder([tf.constant(data.X[:1] * data.intensity_scale), tf.constant(data.coords[:1])])
     assert [tuple(t.shape) for t in single] == [(1, N, N, 1), (1, N, N, c), (1, N, N, c)]
@@ -123,17 +137,38 @@ PROBE = get_default_probe(16, curvature=1.0)  # complex: a probe that lost its i
 LAYER_CASES = [
     (lambda: L.IntensityScale(3.0), {"initial_scale": 3.0}, [(5, 8, 8, 4)], [tf.float32]),
     (lambda: L.CombineComplex(16), {"N": 16}, [(5, 8, 8, 4), (5, 8, 8, 4)], [tf.float32, tf.float32]),
-    (lambda: L.ReassemblePatchesLayer(20, backend="v3", support=8), {"padded_size": 20, "backend": "v3", "support": 8},
-     [(5, 16, 16, 4), (5, 1, 2, 4)], [tf.complex64, tf.float32]),
-    (lambda: L.ExtractPatchesPositionLayer(16, backend="v3"), {"N": 16, "backend": "v3"},
-     [(5, 20, 20, 1), (5, 1, 2, 4)], [tf.complex64, tf.float32]),
+    (
+        lambda: L.ReassemblePatchesLayer(20, backend="v3", support=8),
+        {"padded_size": 20, "backend": "v3", "support": 8},
+        [(5, 16, 16, 4), (5, 1, 2, 4)],
+        [tf.complex64, tf.float32],
+    ),
+    (
+        lambda: L.ExtractPatchesPositionLayer(16, backend="v3"),
+        {"N": 16, "backend": "v3"},
+        [(5, 20, 20, 1), (5, 1, 2, 4)],
+        [tf.complex64, tf.float32],
+    ),
     (lambda: L.TrimReconstruction(16), {"N": 16}, [(5, 20, 20, 1)], [tf.complex64]),
-    (lambda: L.ProbeIllumination(16, probe=PROBE, mask=True), {"N": 16, "mask": True}, [(20, 16, 16, 1)], [tf.complex64]),
+    (
+        lambda: L.ProbeIllumination(16, probe=PROBE, mask=True),
+        {"N": 16, "mask": True},
+        [(20, 16, 16, 1)],
+        [tf.complex64],
+    ),
     (lambda: L.DiffractionAmplitude(4), {"channels": 4}, [(20, 16, 16, 1)], [tf.complex64]),
     (lambda: L.Square(), {}, [(5, 16, 16, 4)], [tf.float32]),
 ]
-LAYER_IDS = ["IntensityScale", "CombineComplex", "ReassemblePatchesLayer", "ExtractPatchesPositionLayer",
-             "TrimReconstruction", "ProbeIllumination", "DiffractionAmplitude", "Square"]
+LAYER_IDS = [
+    "IntensityScale",
+    "CombineComplex",
+    "ReassemblePatchesLayer",
+    "ExtractPatchesPositionLayer",
+    "TrimReconstruction",
+    "ProbeIllumination",
+    "DiffractionAmplitude",
+    "Square",
+]
 BASE_CONFIG_KEYS = set(keras.layers.Layer().get_config())  # name, trainable, dtype
 
 
@@ -187,14 +222,22 @@ def test_saved_model_reproduces_predictions(tmp_path):
 
 class TestBadInput:
     def test_probe_not_N_by_N(self):
-        with pytest.raises(ValueError, match=r"probe must be N x N = 32 x 32; received: probe.shape=\(16, 16\)"):
+        with pytest.raises(
+            ValueError, match=r"probe must be N x N = 32 x 32; received: probe.shape=\(16, 16\)"
+        ):
             create_model_with_gridsize(1, 32, "xla", probe=get_default_probe(16))
 
     def test_offsets_beyond_max_offset(self):
         raw = _raw(32, step=6.0)
         grouped = raw.generate_grouped_data(32, K=9, nsamples=20, gridsize=2, seed=0)
-        with pytest.raises(ValueError, match=r"relative offset .* px of patch \d in group \d+ exceeds the canvas margin \(M - N\)/2 = 2 px"):
-            PtychoDataContainer.from_grouped(grouped, raw.probeGuess, 1e6, ModelConfig(N=32, gridsize=2, max_offset=2))
+        with pytest.raises(
+            ValueError,
+            match=r"relative offset .* px of patch \d in group \d+ exceeds the canvas margin "
+            r"\(M - N\)/2 = 2 px",
+        ):
+            PtychoDataContainer.from_grouped(
+                grouped, raw.probeGuess, 1e6, ModelConfig(N=32, gridsize=2, max_offset=2)
+            )
 
     def test_nan_positions(self):
         raw = _raw(32)
@@ -204,18 +247,25 @@ class TestBadInput:
             RawData(x, raw.ycoords, raw.diff3d, raw.probeGuess)
 
     def test_K_smaller_than_C(self):
-        with pytest.raises(ValueError, match=r"K=3 nearest neighbours cannot fill a group of C = gridsize\^2 = 4"):
+        with pytest.raises(
+            ValueError, match=r"K=3 nearest neighbours cannot fill a group of C = gridsize\^2 = 4"
+        ):
             _raw(32).generate_grouped_data(32, K=3, nsamples=5, gridsize=2)
 
     def test_more_groups_than_positions(self):
         raw = _raw(32)
-        with pytest.raises(ValueError, match=f"{len(raw.xcoords) + 1} groups requested from {len(raw.xcoords)} positions"):
+        with pytest.raises(
+            ValueError, match=f"{len(raw.xcoords) + 1} groups requested from {len(raw.xcoords)} positions"
+        ):
             raw.generate_grouped_data(32, K=4, nsamples=len(raw.xcoords) + 1, gridsize=2)
 
     def test_data_gridsize_or_N_differs_from_the_model(self):
         raw = _raw(32)
         grouped = raw.generate_grouped_data(32, K=4, nsamples=5, gridsize=1)
-        with pytest.raises(ValueError, match=r"data has C=1 patches per group \(gridsize 1\); the model expects C=4 \(gridsize 2\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"data has C=1 patches per group \(gridsize 1\); the model expects C=4 \(gridsize 2\)",
+        ):
             PtychoDataContainer.from_grouped(grouped, raw.probeGuess, 1e6, ModelConfig(N=32, gridsize=2))
         with pytest.raises(ValueError, match="data N=32 differs from the model's N=64"):
             PtychoDataContainer.from_grouped(grouped, raw.probeGuess, 1e6, ModelConfig(N=64, gridsize=1))
@@ -226,8 +276,10 @@ class TestBadInput:
         layer reads the coords' shape; with contracts off the translation fails on row counts)."""
         model, _ = create_model_with_gridsize(2, 32, backend, n_filters_scale=1)
         x, coords = np.zeros((2, 32, 32, 4), "float32"), np.zeros((2, 1, 2, 1), "float32")
-        message = (r"ReassemblePatchesLayer.call .*\n  argument:     offsets\n"
-                   r".*dim C is 1 at offsets axis 3, but C = 4 was bound at patches axis 3")
+        message = (
+            r"ReassemblePatchesLayer.call .*\n  argument:     offsets\n"
+            r".*dim C is 1 at offsets axis 3, but C = 4 was bound at patches axis 3"
+        )
         with pytest.raises(ShapeContractError, match=re.compile(message, re.S)):
             with contracts.raising_contract_errors():
                 model.predict([x, coords], verbose=0)
@@ -243,7 +295,9 @@ class TestBadInput:
 def test_layer_contract_fires_while_building_the_model():
     patches = keras.Input((16, 16, 4), dtype="complex64")
     offsets = keras.Input((1, 2, 3))
-    with pytest.raises(ShapeContractError, match="dim C is 3 at offsets axis 3, but C = 4 was bound at patches axis 3"):
+    with pytest.raises(
+        ShapeContractError, match="dim C is 3 at offsets axis 3, but C = 4 was bound at patches axis 3"
+    ):
         L.ReassemblePatchesLayer(20)(patches, offsets)
     with pytest.raises(ShapeContractError, match="dtype is float32, expected Complex"):
         L.ReassemblePatchesLayer(20)(keras.Input((16, 16, 4)), keras.Input((1, 2, 4)))
@@ -260,12 +314,22 @@ def test_short_training_improves_the_stitched_amplitude():
 
     n, size = 32, 96
     model = ModelConfig(N=n, gridsize=2, n_filters_scale=1, max_offset=6, translate_backend="xla")
-    config = TrainingConfig(model=model, nepochs=15, batch_size=16, nphotons=1e9, loss="mae", learning_rate=3e-3)
+    config = TrainingConfig(
+        model=model, nepochs=15, batch_size=16, nphotons=1e9, loss="mae", learning_rate=3e-3
+    )
     obj = lines_object(size, seed=1)
     probe = get_default_probe(n)
     positions = grid_positions((size, size), n, 3.0)
-    raw = RawData(positions[:, 0], positions[:, 1], simulate_diffraction(obj, probe, positions, 1e9, seed=3), probe, objectGuess=obj)
-    data = Container.from_grouped(raw.generate_grouped_data(n, K=4, nsamples=200, gridsize=2, seed=1), probe, 1e9, model)
+    raw = RawData(
+        positions[:, 0],
+        positions[:, 1],
+        simulate_diffraction(obj, probe, positions, 1e9, seed=3),
+        probe,
+        objectGuess=obj,
+    )
+    data = Container.from_grouped(
+        raw.generate_grouped_data(n, K=4, nsamples=200, gridsize=2, seed=1), probe, 1e9, model
+    )
 
     def amplitude_error(stitched):
         amp = np.abs(stitched)
@@ -276,7 +340,9 @@ def test_short_training_improves_the_stitched_amplitude():
         return float(np.mean(np.abs(got * truth.mean() / got.mean() - truth)))
 
     _keras.utils.set_random_seed(0)
-    before = amplitude_error(reconstruct(create_compiled_model(config, probe).diffraction_to_obj, data, (size, size)))
+    before = amplitude_error(
+        reconstruct(create_compiled_model(config, probe).diffraction_to_obj, data, (size, size))
+    )
     result = train(data, config)
     after = amplitude_error(reconstruct(result.model.diffraction_to_obj, data, (size, size)))
     assert after <= 0.92 * before, (before, after)
@@ -295,8 +361,13 @@ def test_physics_layers_reproduce_the_simulation_from_the_true_object(gridsize):
     obj = lines_object(size, seed=2)
     probe = get_default_probe(n, radius=3 * n / 16)
     positions = grid_positions((size, size), n, 3.0)
-    raw = RawData(positions[:, 0], positions[:, 1], simulate_diffraction(obj, probe, positions, 1e15, seed=0),
-                  probe, objectGuess=obj)
+    raw = RawData(
+        positions[:, 0],
+        positions[:, 1],
+        simulate_diffraction(obj, probe, positions, 1e15, seed=0),
+        probe,
+        objectGuess=obj,
+    )
     grouped = raw.generate_grouped_data(n, K=4, nsamples=64, gridsize=gridsize, seed=0)
     config = ModelConfig(N=n, gridsize=gridsize, max_offset=6)
     data = PtychoDataContainer.from_grouped(grouped, probe, 1e15, config)

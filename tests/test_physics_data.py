@@ -15,7 +15,13 @@ from ptycho.data.raw import RawData
 from ptycho.physics.losses import poisson_nll
 from ptycho.physics.objects import image_object, lines_object
 from ptycho.physics.probe import get_default_probe
-from ptycho.physics.simulation import diffraction_amplitude, extract_patches, grid_positions, random_positions, simulate_diffraction
+from ptycho.physics.simulation import (
+    diffraction_amplitude,
+    extract_patches,
+    grid_positions,
+    random_positions,
+    simulate_diffraction,
+)
 from ptycho.tensors.stitching import reassemble_position
 
 
@@ -23,7 +29,9 @@ def test_diffraction_is_orthonormal():
     rng = np.random.default_rng(0)
     psi = rng.standard_normal((3, 16, 16)) + 1j * rng.standard_normal((3, 16, 16))
     amplitude = diffraction_amplitude(psi)
-    np.testing.assert_allclose((amplitude**2).sum(axis=(1, 2)), (np.abs(psi) ** 2).sum(axis=(1, 2)), rtol=1e-10)
+    np.testing.assert_allclose(
+        (amplitude**2).sum(axis=(1, 2)), (np.abs(psi) ** 2).sum(axis=(1, 2)), rtol=1e-10
+    )
     # fftshift: a constant field puts all its energy in the centre pixel (N/2, N/2)
     flat = diffraction_amplitude(np.ones((1, 16, 16)))
     assert np.unravel_index(np.argmax(flat[0]), flat[0].shape) == (8, 8)
@@ -112,7 +120,9 @@ def test_extraction_and_stitching_share_one_placement():
     obj = lines_object(64, seed=2)
     positions = np.floor(grid_positions((64, 64), 16, 5.0)) + 0.5
     patches = extract_patches(obj, positions, 16)
-    stitched = reassemble_position(patches[..., None].astype(np.complex64), positions.reshape(-1, 1, 2, 1), (64, 64)).numpy()
+    stitched = reassemble_position(
+        patches[..., None].astype(np.complex64), positions.reshape(-1, 1, 2, 1), (64, 64)
+    ).numpy()
     covered = stitched != 0
     assert covered.mean() > 0.8
     np.testing.assert_allclose(stitched[covered], obj[covered], atol=1e-5)
@@ -122,7 +132,13 @@ def test_grouping_fields_and_npz_round_trip(tmp_path):
     obj = lines_object(64, seed=0)
     probe = get_default_probe(16)
     positions = random_positions((64, 64), 16, 60, seed=4)
-    raw = RawData(positions[:, 0], positions[:, 1], simulate_diffraction(obj, probe, positions, 1e5), probe, objectGuess=obj)
+    raw = RawData(
+        positions[:, 0],
+        positions[:, 1],
+        simulate_diffraction(obj, probe, positions, 1e5),
+        probe,
+        objectGuess=obj,
+    )
     path = tmp_path / "scan.npz"
     raw.to_file(path)
     with np.load(path) as npz:
@@ -140,7 +156,9 @@ def test_grouping_fields_and_npz_round_trip(tmp_path):
         np.testing.assert_allclose(grouped.coords_nn[g, 0, 0], positions[idx, 0], rtol=1e-6)
         np.testing.assert_allclose(grouped.coords_nn[g, 0, 1], positions[idx, 1], rtol=1e-6)
         np.testing.assert_array_equal(grouped.diffraction[g], np.transpose(raw.diff3d[idx], (1, 2, 0)))
-        np.testing.assert_allclose(grouped.Y[g], np.transpose(extract_patches(obj, positions[idx], 16), (1, 2, 0)), atol=1e-6)
+        np.testing.assert_allclose(
+            grouped.Y[g], np.transpose(extract_patches(obj, positions[idx], 16), (1, 2, 0)), atol=1e-6
+        )
     np.testing.assert_allclose(grouped.coords_relative.mean(axis=3), 0, atol=1e-4)
     np.testing.assert_allclose(grouped.coords_relative + grouped.coords_offsets, grouped.coords_nn, atol=1e-4)
 
@@ -150,8 +168,12 @@ def test_loader_normalises_and_scales():
     probe = get_default_probe(16)
     positions = random_positions((64, 64), 16, 60, seed=4)
     raw = RawData(positions[:, 0], positions[:, 1], simulate_diffraction(obj, probe, positions, 1e6), probe)
-    data = PtychoDataContainer.from_grouped(raw.generate_grouped_data(16, K=6, nsamples=30, gridsize=2), probe, 1e6,
-                                            ModelConfig(N=16, gridsize=2, max_offset=30))
+    data = PtychoDataContainer.from_grouped(
+        raw.generate_grouped_data(16, K=6, nsamples=30, gridsize=2),
+        probe,
+        1e6,
+        ModelConfig(N=16, gridsize=2, max_offset=30),
+    )
     energy = (data.X.astype(np.float64) ** 2).sum(axis=(1, 2)).mean()
     assert energy == pytest.approx(8**2, rel=1e-5)
     counts = (data.X * data.intensity_scale) ** 2
@@ -177,9 +199,11 @@ def test_train_eval_writes_history_and_stitches(tmp_path):
     positions = grid_positions((48, 48), n, 4.0)
     raw = RawData(positions[:, 0], positions[:, 1], simulate_diffraction(obj, probe, positions, 1e6), probe)
     model = ModelConfig(N=n, gridsize=1, n_filters_scale=1, max_offset=0, translate_backend="v3")
-    data = PtychoDataContainer.from_grouped(raw.generate_grouped_data(n, K=1, nsamples=20, gridsize=1), probe, 1e6, model)
+    data = PtychoDataContainer.from_grouped(
+        raw.generate_grouped_data(n, K=1, nsamples=20, gridsize=1), probe, 1e6, model
+    )
     config = TrainingConfig(model=model, nepochs=2, batch_size=8, nphotons=1e6)
-    result, stitched = train_eval(data, data, config, (48, 48), output_dir=tmp_path)
+    _, stitched = train_eval(data, data, config, (48, 48), output_dir=tmp_path)
     history = json.loads((tmp_path / "history.json").read_text())
     assert len(history["loss"]) == 2 and all(np.isfinite(history["loss"]))
     assert stitched.shape == (48, 48) and np.isfinite(stitched).all()

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.contracts
 
 def np_translate(images: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Reference: out[b, y, x] = bilinear in[b, y - t_y, x - t_x], each corner outside reads 0."""
-    b, height, width, c = images.shape
+    b, height, width, _ = images.shape
     out = np.zeros_like(images, dtype=np.float64)
     ys, xs = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
     for i in range(b):
@@ -39,7 +39,9 @@ def np_translate(images: np.ndarray, t: np.ndarray) -> np.ndarray:
             for dx, wx in ((0, 1 - fx), (1, fx)):
                 yy, xx = y0 + dy, x0 + dx
                 ok = (yy >= 0) & (yy < height) & (xx >= 0) & (xx < width)
-                vals = np.where(ok[..., None], images[i, np.clip(yy, 0, height - 1), np.clip(xx, 0, width - 1)], 0)
+                vals = np.where(
+                    ok[..., None], images[i, np.clip(yy, 0, height - 1), np.clip(xx, 0, width - 1)], 0
+                )
                 out[i] += vals * (wy * wx)[..., None]
     return out
 
@@ -66,7 +68,10 @@ def test_channel_flat_round_trip_and_order(dims, data):
 
 
 @given(
-    b=st.integers(0, 6), height=st.integers(2, 20), width=st.integers(2, 20), seed=st.integers(0, 2**31),
+    b=st.integers(0, 6),
+    height=st.integers(2, 20),
+    width=st.integers(2, 20),
+    seed=st.integers(0, 2**31),
     spread=st.sampled_from([0.9, 5.0, 30.0]),  # subpixel, in frame, out of frame
 )
 def test_backends_agree_with_numpy_reference(b, height, width, seed, spread):
@@ -80,7 +85,9 @@ def test_backends_agree_with_numpy_reference(b, height, width, seed, spread):
     transforms = np.zeros((b, 8), "float32")
     transforms[:, [0, 4]] = 1
     transforms[:, 2], transforms[:, 5] = -t[:, 0], -t[:, 1]
-    np.testing.assert_allclose(projective_warp_xla(tf.constant(images), tf.constant(transforms)).numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(
+        projective_warp_xla(tf.constant(images), tf.constant(transforms)).numpy(), expected, atol=1e-5
+    )
 
 
 def test_complex_images_translate_real_and_imaginary_alike():
@@ -122,7 +129,9 @@ def test_gradients():
         tape.watch(t64)
         loss = tf.reduce_sum(translate_xla(images64, t64) * tf.cast(weights, tf.float64))
     analytic = tape.gradient(loss, t64).numpy()
-    numeric = _numeric_gradient(lambda s: tf.reduce_sum(translate_xla(images64, s) * tf.cast(weights, tf.float64)), t64)
+    numeric = _numeric_gradient(
+        lambda s: tf.reduce_sum(translate_xla(images64, s) * tf.cast(weights, tf.float64)), t64
+    )
     np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-6)
 
 
@@ -140,8 +149,13 @@ def _unknown_batch(jit_compile):
 
 
 @given(
-    b=st.integers(0, 7), height=st.integers(1, 20), width=st.integers(1, 20), seed=st.integers(0, 2**31),
-    spread=st.sampled_from([0.9, 5.0, 30.0, 1e6]), whole=st.booleans(), dtype=st.sampled_from([tf.float32, tf.float64]),
+    b=st.integers(0, 7),
+    height=st.integers(1, 20),
+    width=st.integers(1, 20),
+    seed=st.integers(0, 2**31),
+    spread=st.sampled_from([0.9, 5.0, 30.0, 1e6]),
+    whole=st.booleans(),
+    dtype=st.sampled_from([tf.float32, tf.float64]),
 )
 def test_both_xla_kernels_agree_with_numpy_reference(b, height, width, seed, spread, whole, dtype):
     """The row-window kernel (eager, under XLA, traced with the batch unknown in a graph and under
@@ -199,7 +213,9 @@ def test_window_kernel_gradients_match_the_row_kernel_and_finite_differences(bat
 def test_translate_xla_keeps_the_static_shape_while_tracing(batch):
     """A gather cannot always infer its output shape; the translation must not lose what the input
     says, or every contract downstream is deferred to run time instead of proved at trace time."""
-    traced = tf.function(translate_xla).get_concrete_function(tf.TensorSpec([batch, 9, 11, 2]), tf.TensorSpec([batch, 2]))
+    traced = tf.function(translate_xla).get_concrete_function(
+        tf.TensorSpec([batch, 9, 11, 2]), tf.TensorSpec([batch, 2])
+    )
     assert traced.structured_outputs.shape.as_list() == [batch, 9, 11, 2]
 
 
@@ -216,16 +232,21 @@ def test_flat_translation_matches_per_patch_reference_in_graph_modes(dims, seed)
     expected = np.zeros((b * c, n, n, 1))
     for i in range(b):
         for j in range(c):
-            expected[i * c + j] = np_translate(images[i : i + 1, :, :, j : j + 1], offsets[i, 0, :, j][None])[0]
+            expected[i * c + j] = np_translate(images[i : i + 1, :, :, j : j + 1], offsets[i, 0, :, j][None])[
+                0
+            ]
     sig = [tf.TensorSpec([None, n, n, c]), tf.TensorSpec([None, 1, 2, c])]
-    for fn in (flat_translate, tf.function(flat_translate, input_signature=sig),
-               tf.function(flat_translate, input_signature=sig, jit_compile=True)):
+    for fn in (
+        flat_translate,
+        tf.function(flat_translate, input_signature=sig),
+        tf.function(flat_translate, input_signature=sig, jit_compile=True),
+    ):
         np.testing.assert_allclose(fn(tf.constant(images), tf.constant(offsets)).numpy(), expected, atol=1e-5)
 
 
 @given(dims=stack_dims(max_offset_range=(1.0, 8.0)), seed=st.integers(0, 2**31))
 def test_reassembly_of_a_common_object_and_extraction_round_trip(dims, seed):
-    """Patches cut from one object at integer offsets: the canvas is the object, extraction gives them back."""
+    """Patches cut from one object at integer offsets: the canvas is the object, extraction returns them."""
     rng = np.random.default_rng(seed)
     b, n, c, m = dims["B"], dims["N"], dims["C"], dims["M"]
     limit = (m - n) // 2
@@ -238,7 +259,9 @@ def test_reassembly_of_a_common_object_and_extraction_round_trip(dims, seed):
             x, y = int(offsets[i, 0, 0, j]), int(offsets[i, 0, 1, j])
             patches[i, :, :, j] = objects[i, centre + y : centre + y + n, centre + x : centre + x + n]
     for backend in ("xla", "v3"):
-        canvas = reassemble_patches_position_real(tf.constant(patches), tf.constant(offsets), m, backend=backend).numpy()
+        canvas = reassemble_patches_position_real(
+            tf.constant(patches), tf.constant(offsets), m, backend=backend
+        ).numpy()
         assert canvas.shape == (b, m, m, 1)
         covered = canvas[..., 0] != 0
         np.testing.assert_allclose(canvas[..., 0][covered], objects[covered], atol=1e-5)
@@ -285,13 +308,23 @@ def test_batch_invariance_of_reassembly_and_extraction():
     offsets = rng.uniform(-4, 4, (7, 1, 2, 4)).astype("float32")
     whole = reassemble_patches_position_real(tf.constant(patches), tf.constant(offsets), 24).numpy()
     order = rng.permutation(7)
-    shuffled = reassemble_patches_position_real(tf.constant(patches[order]), tf.constant(offsets[order]), 24).numpy()
+    shuffled = reassemble_patches_position_real(
+        tf.constant(patches[order]), tf.constant(offsets[order]), 24
+    ).numpy()
     np.testing.assert_allclose(shuffled, whole[order], atol=1e-6)
     for i in range(7):
-        alone = reassemble_patches_position_real(tf.constant(patches[i : i + 1]), tf.constant(offsets[i : i + 1]), 24)
+        alone = reassemble_patches_position_real(
+            tf.constant(patches[i : i + 1]), tf.constant(offsets[i : i + 1]), 24
+        )
         np.testing.assert_allclose(alone.numpy()[0], whole[i], atol=1e-6)
-    cut = extract_patches_position(tf.constant(whole), tf.constant(offsets), 16).numpy().reshape(7, 4, 16, 16, 1)
-    cut_shuffled = extract_patches_position(tf.constant(whole[order]), tf.constant(offsets[order]), 16).numpy()
+    cut = (
+        extract_patches_position(tf.constant(whole), tf.constant(offsets), 16)
+        .numpy()
+        .reshape(7, 4, 16, 16, 1)
+    )
+    cut_shuffled = extract_patches_position(
+        tf.constant(whole[order]), tf.constant(offsets[order]), 16
+    ).numpy()
     np.testing.assert_allclose(cut_shuffled.reshape(7, 4, 16, 16, 1), cut[order], atol=1e-6)
     alone = extract_patches_position(tf.constant(whole[3:4]), tf.constant(offsets[3:4]), 16).numpy()
     np.testing.assert_allclose(alone, cut[3], atol=1e-6)
@@ -335,5 +368,8 @@ class TestSeedCase:
             translate(tf.zeros([128, 8, 8, 1]), tf.zeros([32, 2]))
 
     def test_offsets_beyond_the_canvas_are_refused(self):
-        with pytest.raises(ValueError, match=r"relative offset \[x, y\] = \[9, 9\] px of patch 0 in group 0 exceeds the canvas margin"):
+        with pytest.raises(
+            ValueError,
+            match=r"relative offset \[x, y\] = \[9, 9\] px of patch 0 in group 0 exceeds the canvas margin",
+        ):
             reassemble_patches_position_real(tf.zeros([1, 64, 64, 4]), tf.fill([1, 1, 2, 4], 9.0), 78)

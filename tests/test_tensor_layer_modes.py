@@ -87,9 +87,15 @@ class TestBackendSwitch:
 
     def test_default_is_xla(self):
         assert translation.should_use_xla() == BackendDecision("xla", "default")
-        assert translation.decide_backend(None) == translation.decide_backend("auto") == BackendDecision("xla", "default")
+        assert (
+            translation.decide_backend(None)
+            == translation.decide_backend("auto")
+            == BackendDecision("xla", "default")
+        )
 
-    @pytest.mark.parametrize("raw, expected", [("0", False), ("false", False), ("no", False), ("1", True), ("yes", True)])
+    @pytest.mark.parametrize(
+        "raw, expected", [("0", False), ("false", False), ("no", False), ("1", True), ("yes", True)]
+    )
     def test_environment_wins(self, monkeypatch, raw, expected):
         monkeypatch.setenv(translation.ENV_VAR, raw)
         params.cfg["use_xla_translate"] = not expected
@@ -107,7 +113,9 @@ class TestBackendSwitch:
 
     def test_bad_environment_value_is_named(self, monkeypatch):
         monkeypatch.setenv(translation.ENV_VAR, "maybe")
-        with pytest.raises(ValueError, match="USE_XLA_TRANSLATE must be one of .*received: USE_XLA_TRANSLATE='maybe'"):
+        with pytest.raises(
+            ValueError, match="USE_XLA_TRANSLATE must be one of .*received: USE_XLA_TRANSLATE='maybe'"
+        ):
             translation.should_use_xla()
 
     def test_a_traced_function_keeps_the_backend_it_was_traced_with(self, monkeypatch):
@@ -131,12 +139,19 @@ class TestBackendSwitch:
         before = {name: dict(vars(module)) for name, module in self._modules().items()}
         for _ in range(5):
             translate(tf.zeros([1, 4, 4, 1]), tf.zeros([1, 2]))
-            reassemble_position(np.ones((2, 4, 4, 1), "float32"), np.full((2, 1, 2, 1), 4.0, "float32"), (8, 8))
+            reassemble_position(
+                np.ones((2, 4, 4, 1), "float32"), np.full((2, 1, 2, 1), 4.0, "float32"), (8, 8)
+            )
         for name, module in self._modules().items():
             after = vars(module)
             assert after.keys() == before[name].keys(), name
-            sized = [k for k, v in after.items() if not k.startswith("__") and isinstance(v, (list, dict, set))
-                     and len(v) != len(before[name][k])]
+            sized = [
+                k
+                for k, v in after.items()
+                if not k.startswith("__")
+                and isinstance(v, (list, dict, set))
+                and len(v) != len(before[name][k])
+            ]
             assert not sized, (name, sized)
 
     @staticmethod
@@ -152,8 +167,12 @@ class TestBackendSwitch:
 
 def _v3(images, transforms, interpolation, fill_mode):
     return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3], fill_value=0.0,
-        interpolation=interpolation.upper(), fill_mode={"zeros": "CONSTANT", "edge": "NEAREST"}[fill_mode],
+        images=images,
+        transforms=transforms,
+        output_shape=tf.shape(images)[1:3],
+        fill_value=0.0,
+        interpolation=interpolation.upper(),
+        fill_mode={"zeros": "CONSTANT", "edge": "NEAREST"}[fill_mode],
     )
 
 
@@ -197,10 +216,18 @@ def test_stitching_does_not_depend_on_chunking_or_order():
 
 
 PUBLIC = [
-    (layouts, "_channel_to_flat"), (layouts, "_flat_to_channel"), (layouts, "flatten_offsets"),
-    (layouts, "unflatten_offsets"), (layouts, "repeat_per_patch"), (translation, "translate"),
-    (translation, "translate_core"), (translation, "translate_v3"), (translation, "translate_xla"),
-    (reassembly, "pad_patches"), (reassembly, "trim_reconstruction"), (reassembly, "reassemble_patches_position_real"),
+    (layouts, "_channel_to_flat"),
+    (layouts, "_flat_to_channel"),
+    (layouts, "flatten_offsets"),
+    (layouts, "unflatten_offsets"),
+    (layouts, "repeat_per_patch"),
+    (translation, "translate"),
+    (translation, "translate_core"),
+    (translation, "translate_v3"),
+    (translation, "translate_xla"),
+    (reassembly, "pad_patches"),
+    (reassembly, "trim_reconstruction"),
+    (reassembly, "reassemble_patches_position_real"),
     (reassembly, "extract_patches_position"),
 ]
 
@@ -216,13 +243,27 @@ def test_stitching_is_contracted_inside():
 
 
 def test_why_translate_xla_needs_its_contract_under_xla():
-    """XLA runs a batched gather with mismatched batches silently (TF eager/graph raise); the contract refuses it."""
+    """XLA runs a batched gather with mismatched batches silently (eager/graph raise); a contract refuses."""
     sig = [tf.TensorSpec([None, 5, 5, 1]), tf.TensorSpec([None, 5], tf.int32)]
-    raw_gather = tf.function(lambda a, b: tf.gather(a, b, axis=1, batch_dims=1), input_signature=sig, jit_compile=True)
-    assert raw_gather(tf.zeros([128, 5, 5, 1]), tf.zeros([32, 5], tf.int32)).shape == (32, 5, 5, 1)  # 96 rows dropped
+    raw_gather = tf.function(
+        lambda a, b: tf.gather(a, b, axis=1, batch_dims=1), input_signature=sig, jit_compile=True
+    )
+    assert raw_gather(tf.zeros([128, 5, 5, 1]), tf.zeros([32, 5], tf.int32)).shape == (
+        32,
+        5,
+        5,
+        1,
+    )  # 96 rows dropped
 
-    translated = tf.function(translate_xla, input_signature=[tf.TensorSpec([None, 5, 5, 1]), tf.TensorSpec([None, 2])],
-                             jit_compile=True)
-    with pytest.raises(contracts.ShapeContractError, match="dim B: translations axis 0 is 32, images axis 0 is 128"):
-        with contracts.raising_contract_errors():
-            translated(tf.zeros([128, 5, 5, 1]), tf.zeros([32, 2]))
+    translated = tf.function(
+        translate_xla,
+        input_signature=[tf.TensorSpec([None, 5, 5, 1]), tf.TensorSpec([None, 2])],
+        jit_compile=True,
+    )
+    with (
+        pytest.raises(
+            contracts.ShapeContractError, match="dim B: translations axis 0 is 32, images axis 0 is 128"
+        ),
+        contracts.raising_contract_errors(),
+    ):
+        translated(tf.zeros([128, 5, 5, 1]), tf.zeros([32, 2]))

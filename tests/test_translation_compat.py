@@ -1,4 +1,4 @@
-"""The private TensorFlow/XLA names of ptycho/tensors/translation/_compat.py, pinned against the installed TF."""
+"""The private TensorFlow/XLA names of ptycho/tensors/translation/_compat.py, pinned to the installed TF."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from ptycho.tensors.translation._compat import gather_dimension_numbers, xla_gat
 
 
 def test_xla_gather_takes_a_run_of_elements_per_index_and_clamps_its_start():
-    numbers = gather_dimension_numbers(offset_dims=[1], collapsed_slice_dims=[], start_index_map=[0], index_vector_dim=1)
+    numbers = gather_dimension_numbers(
+        offset_dims=[1], collapsed_slice_dims=[], start_index_map=[0], index_vector_dim=1
+    )
     operand = tf.range(10, dtype=tf.float32)
 
     @tf.function(jit_compile=True)

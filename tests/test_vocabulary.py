@@ -67,17 +67,21 @@ def test_the_dims_are_those_of_the_conventions():
 
 
 def _conflict(dim: str, value: int, bound: int, **known: int) -> DimConflict:
-    return DimConflict(dim=dim, value=value, bound=bound, bound_source="images axis 0", argument="offsets",
-                       known=known)
+    return DimConflict(
+        dim=dim, value=value, bound=bound, bound_source="images axis 0", argument="offsets", known=known
+    )
 
 
 class TestHints:
     def test_a_flat_batch_against_a_channel_batch_names_C(self):
         hint = merged_batch_hint(_conflict("B", 32, 128, B=128, N=4, C=4))
-        assert hint == ("images axis 0 has 128 = 32 x C(4) where offsets has 32: one side is in the flat layout "
-                        "(B*C, ...) and the other in the channel layout (or C was merged into B upstream)")
+        assert hint == (
+            "images axis 0 has 128 = 32 x C(4) where offsets has 32: one side is in the flat layout "
+            "(B*C, ...) and the other in the channel layout (or C was merged into B upstream)"
+        )
         assert merged_batch_hint(_conflict("B", 128, 32, B=32, C=4)).startswith(
-            "offsets has 128 = 32 x C(4) where B = 32 was expected: a flat layout (B*C, ...)")
+            "offsets has 128 = 32 x C(4) where B = 32 was expected: a flat layout (B*C, ...)"
+        )
 
     def test_no_merged_batch_without_a_factor_of_C(self):
         assert merged_batch_hint(_conflict("B", 64, 32, B=32, C=4, g=2)) is None
@@ -85,7 +89,9 @@ class TestHints:
 
     def test_gridsize_for_C_and_C_for_gridsize(self):
         assert gridsize_hint(_conflict("C", 2, 4, C=4)) == (
-            "2 is the gridsize of C = 2*2 = 4: gridsize was passed where C was expected")
+            "2 is the gridsize of C = 2*2 = 4: gridsize was passed where C was expected"
+        )
         assert gridsize_hint(_conflict("C", 9, 3, C=3)) == (
-            "9 = 3*3 is C for gridsize 3: C was passed where the gridsize was expected")
+            "9 = 3*3 is C for gridsize 3: C was passed where the gridsize was expected"
+        )
         assert gridsize_hint(_conflict("N", 2, 4, N=4)) is None

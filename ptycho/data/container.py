@@ -47,7 +47,7 @@ class PtychoDataContainer:
     @classmethod
     def from_grouped(
         cls, grouped: GroupedData, probe: np.ndarray, nphotons: float, model: ModelConfig | None = None
-    ) -> "PtychoDataContainer":
+    ) -> PtychoDataContainer:
         """Normalise ``grouped`` and, given the model's config, refuse data it cannot hold."""
         n = grouped.diffraction.shape[1]
         if model is not None:
@@ -68,7 +68,7 @@ class PtychoDataContainer:
 
     @property
     def gridsize(self) -> int:
-        return int(round(np.sqrt(self.X.shape[-1])))
+        return round(np.sqrt(self.X.shape[-1]))
 
     @property
     def intensity_scale(self) -> float:
@@ -92,7 +92,9 @@ class PtychoDataContainer:
         scaled = (self.X * self.intensity_scale).astype(np.float32)
         targets = {None: (scaled, scaled**2), "amplitude": scaled, "intensity": scaled**2}
         if target not in targets:
-            raise ValueError(f"as_dataset: target must be None, 'amplitude' or 'intensity'; received: target={target!r}")
+            raise ValueError(
+                f"as_dataset: target must be None, 'amplitude' or 'intensity'; received: target={target!r}"
+            )
         data = tf.data.Dataset.from_tensor_slices(((scaled, self.coords), targets[target]))
         if shuffle:
             data = data.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
@@ -105,6 +107,8 @@ def check_against_model(grouped: GroupedData, model: ModelConfig) -> None:
     if n != model.N:
         raise ValueError(f"data N={n} differs from the model's N={model.N}")
     if c != model.C:
-        raise ValueError(f"data has C={c} patches per group (gridsize {int(round(np.sqrt(c)))}); "
-                         f"the model expects C={model.C} (gridsize {model.gridsize})")
+        raise ValueError(
+            f"data has C={c} patches per group (gridsize {round(np.sqrt(c))}); "
+            f"the model expects C={model.C} (gridsize {model.gridsize})"
+        )
     margin.refuse_beyond(grouped.coords_relative, model.N, model.padded_size)

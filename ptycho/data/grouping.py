@@ -35,7 +35,7 @@ class GroupedData:
 
     @property
     def gridsize(self) -> int:
-        return int(round(np.sqrt(self.diffraction.shape[-1])))
+        return round(np.sqrt(self.diffraction.shape[-1]))
 
 
 def choose_groups(
@@ -46,14 +46,20 @@ def choose_groups(
     c = gridsize * gridsize
     p = len(positions)
     if gridsize not in (1, 2, 3):
-        raise ValueError(f"generate_grouped_data: gridsize must be 1, 2 or 3; received: gridsize={gridsize!r}")
-    if K < c:
-        raise ValueError(f"generate_grouped_data: K={K} nearest neighbours cannot fill a group of C = gridsize^2 = {c}")
-    if K > p:
+        raise ValueError(
+            f"generate_grouped_data: gridsize must be 1, 2 or 3; received: gridsize={gridsize!r}"
+        )
+    if c > K:
+        raise ValueError(
+            f"generate_grouped_data: K={K} nearest neighbours cannot fill a group of C = gridsize^2 = {c}"
+        )
+    if p < K:
         raise ValueError(f"generate_grouped_data: K={K} exceeds the {p} positions in the data")
     if nsamples > p and not oversample:
-        raise ValueError(f"generate_grouped_data: {nsamples} groups requested from {p} positions; "
-                         "pass oversample=True to draw several groups per seed")
+        raise ValueError(
+            f"generate_grouped_data: {nsamples} groups requested from {p} positions; "
+            "pass oversample=True to draw several groups per seed"
+        )
     rng = np.random.default_rng(seed)
     seeds = rng.choice(p, size=nsamples, replace=nsamples > p)
     _, neighbours = cKDTree(positions).query(positions[seeds], k=K)
@@ -75,7 +81,9 @@ def group_by_indices(raw: RawData, indices: np.ndarray) -> GroupedData:
     if raw.objectGuess is not None:
         flat = extract_patches(raw.objectGuess, positions.reshape(-1, 2), raw.N)
         Y = np.transpose(flat.reshape(*indices.shape, raw.N, raw.N), (0, 2, 3, 1)).astype(np.complex64)
-    return _checked_groups(diffraction, coords_nn, coords_nn - centroid, centroid, indices.astype(np.int64), Y)
+    return _checked_groups(
+        diffraction, coords_nn, coords_nn - centroid, centroid, indices.astype(np.int64), Y
+    )
 
 
 @contract

@@ -66,8 +66,14 @@ def create_model_with_gridsize(
     ``params.cfg['use_xla_translate']``, then XLA. The choice is recorded on both models as
     ``translate_backend``, and the source that made it as ``translate_backend_source``.
     """
-    config = ModelConfig(N=N, gridsize=gridsize, n_filters_scale=n_filters_scale, max_offset=max_offset,
-                         probe_mask=probe_mask, translate_backend=translate_backend)
+    config = ModelConfig(
+        N=N,
+        gridsize=gridsize,
+        n_filters_scale=n_filters_scale,
+        max_offset=max_offset,
+        probe_mask=probe_mask,
+        translate_backend=translate_backend,
+    )
     decision = decide_backend(translate_backend)
     backend = decision.backend
     c, m = config.C, config.padded_size
@@ -134,7 +140,15 @@ def create_compiled_model(config: TrainingConfig, probe: np.ndarray | None = Non
     model = config.model
     assert model is not None
     autoencoder, diffraction_to_obj = create_model_with_gridsize(
-        model.gridsize, model.N, model.translate_backend, n_filters_scale=model.n_filters_scale,
-        max_offset=model.max_offset, probe=probe, probe_mask=model.probe_mask, nphotons=config.nphotons,
+        model.gridsize,
+        model.N,
+        model.translate_backend,
+        n_filters_scale=model.n_filters_scale,
+        max_offset=model.max_offset,
+        probe=probe,
+        probe_mask=model.probe_mask,
+        nphotons=config.nphotons,
     )
-    return CompiledModel(autoencoder, diffraction_to_obj, training_model(autoencoder, config.loss, config.learning_rate))
+    return CompiledModel(
+        autoencoder, diffraction_to_obj, training_model(autoencoder, config.loss, config.learning_rate)
+    )

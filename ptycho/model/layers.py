@@ -44,15 +44,19 @@ def _times(a: int | None, b: int) -> int | None:
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class IntensityScale(ContractedLayer):
-    """Divides (``inverse=False``) or multiplies (``inverse=True``) by ``exp(log_scale)``, a trainable weight."""
+    """Divides (``inverse=False``) or multiplies (``inverse=True``) by ``exp(log_scale)``, trained."""
 
     def __init__(self, initial_scale: float = 1.0, **kwargs):
         super().__init__(**kwargs)
         if not initial_scale > 0:
-            raise ValueError(f"IntensityScale: initial_scale must be > 0; received: initial_scale={initial_scale!r}")
+            raise ValueError(
+                f"IntensityScale: initial_scale must be > 0; received: initial_scale={initial_scale!r}"
+            )
         self.initial_scale = float(initial_scale)
         self.log_scale = self.add_weight(
-            shape=(), name="log_scale", trainable=True,
+            shape=(),
+            name="log_scale",
+            trainable=True,
             initializer=keras.initializers.Constant(math.log(self.initial_scale)),
         )
 
@@ -136,8 +140,11 @@ class ReassemblePatchesLayer(_Translating):
         m = self.padded_size
         self._check_margin(offsets, patches.shape[1], m)
         return self._run(
-            lambda p, o, backend: reassemble_patches_position_real(p, o, m, backend=backend, support=self.support),
-            patches, offsets,
+            lambda p, o, backend: reassemble_patches_position_real(
+                p, o, m, backend=backend, support=self.support
+            ),
+            patches,
+            offsets,
         )
 
     def compute_output_shape(self, patches_shape, offsets_shape):
@@ -163,7 +170,9 @@ class ExtractPatchesPositionLayer(_Translating):
         n = self.N
         if canvas.shape[1] is not None:
             self._check_margin(offsets, n, canvas.shape[1])
-        return self._run(lambda c, o, backend: extract_patches_position(c, o, n, backend=backend), canvas, offsets)
+        return self._run(
+            lambda c, o, backend: extract_patches_position(c, o, n, backend=backend), canvas, offsets
+        )
 
     def compute_output_shape(self, canvas_shape, offsets_shape):
         return (_times(canvas_shape[0], offsets_shape[3]), self.N, self.N, 1)
@@ -207,12 +216,19 @@ class ProbeIllumination(ContractedLayer):
         super().__init__(**kwargs)
         self.N = int(N)
         self.mask = bool(mask)
-        self.probe_real = self.add_weight(shape=(self.N, self.N), name="probe_real", trainable=False, initializer="zeros")
-        self.probe_imag = self.add_weight(shape=(self.N, self.N), name="probe_imag", trainable=False, initializer="zeros")
+        self.probe_real = self.add_weight(
+            shape=(self.N, self.N), name="probe_real", trainable=False, initializer="zeros"
+        )
+        self.probe_imag = self.add_weight(
+            shape=(self.N, self.N), name="probe_imag", trainable=False, initializer="zeros"
+        )
         if probe is not None:
             probe = np.asarray(probe)
             if probe.shape != (self.N, self.N):
-                raise ValueError(f"ProbeIllumination: probe must be N x N = {self.N} x {self.N}; received: probe.shape={probe.shape}")
+                raise ValueError(
+                    f"ProbeIllumination: probe must be N x N = {self.N} x {self.N}; "
+                    f"received: probe.shape={probe.shape}"
+                )
             self.probe_real.assign(probe.real.astype("float32"))
             self.probe_imag.assign(probe.imag.astype("float32"))
 
@@ -232,7 +248,8 @@ class ProbeIllumination(ContractedLayer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class DiffractionAmplitude(ContractedLayer):
-    """Flat exit waves ``(B*C, N, N, 1)`` -> channel amplitudes ``sqrt(fftshift(|FFT2|^2) / N^2)`` ``(B, N, N, C)``."""
+    """Flat exit waves ``(B*C, N, N, 1)`` -> channel amplitudes ``(B, N, N, C)``:
+    ``sqrt(fftshift(|FFT2|^2) / N^2)``."""
 
     def __init__(self, channels: int, **kwargs):
         super().__init__(**kwargs)
@@ -247,7 +264,12 @@ class DiffractionAmplitude(ContractedLayer):
 
     def compute_output_shape(self, waves_shape):
         rows = waves_shape[0]
-        return (None if rows is None else rows // self.channels, waves_shape[1], waves_shape[2], self.channels)
+        return (
+            None if rows is None else rows // self.channels,
+            waves_shape[1],
+            waves_shape[2],
+            self.channels,
+        )
 
     def get_config(self):
         return {**super().get_config(), "channels": self.channels}

@@ -6,7 +6,9 @@ import numpy as np
 from scipy import ndimage
 
 
-def lines_object(size: int, n_lines: int = 400, seed: int = 0, phase: bool = False, width: float = 1.0) -> np.ndarray:
+def lines_object(
+    size: int, n_lines: int = 400, seed: int = 0, phase: bool = False, width: float = 1.0
+) -> np.ndarray:
     """Random straight segments blurred at sigma 1, 5 and 10 (weights 1, 2, 5), ``size x size`` complex64.
 
     ``width`` scales the three sigmas (2: lines twice as wide, for a reconstruction whose
@@ -37,12 +39,14 @@ def lines_object(size: int, n_lines: int = 400, seed: int = 0, phase: bool = Fal
 
 
 def image_object(amplitude: np.ndarray, phase: np.ndarray | None = None) -> np.ndarray:
-    """A complex object from a 2-D amplitude image (rescaled to [0.5, 1.5]) and an optional phase (radians)."""
+    """A complex object from a 2-D amplitude image (rescaled to [0.5, 1.5]) and optional phase (radians)."""
     amplitude = np.asarray(amplitude, dtype=np.float64)
     if amplitude.ndim != 2:
         raise ValueError(f"image_object: amplitude must be 2-D; received: shape={amplitude.shape}")
     value = (amplitude - amplitude.min()) / (np.ptp(amplitude) or 1.0)
     angle = np.zeros_like(value) if phase is None else np.asarray(phase, dtype=np.float64)
     if angle.shape != value.shape:
-        raise ValueError(f"image_object: phase shape {angle.shape} differs from amplitude shape {value.shape}")
+        raise ValueError(
+            f"image_object: phase shape {angle.shape} differs from amplitude shape {value.shape}"
+        )
     return ((0.5 + value) * np.exp(1j * angle)).astype(np.complex64)

@@ -7,7 +7,11 @@ from scipy import ndimage
 
 
 def get_default_probe(
-    N: int, radius: float | None = None, softness: float = 1.5, object_rms: float = 0.5, curvature: float = 0.0
+    N: int,
+    radius: float | None = None,
+    softness: float = 1.5,
+    object_rms: float = 0.5,
+    curvature: float = 0.0,
 ) -> np.ndarray:
     """A disk of ``radius`` (default N/4) blurred by a Gaussian of ``softness`` px, complex64.
 
@@ -31,7 +35,9 @@ def get_default_probe(
     if not 0 < radius <= N / 2:
         raise ValueError(f"get_default_probe: radius must be in (0, N/2]; received: radius={radius!r}, N={N}")
     if not 0 < object_rms < np.inf:
-        raise ValueError(f"get_default_probe: object_rms must be > 0 and finite; received: object_rms={object_rms!r}")
+        raise ValueError(
+            f"get_default_probe: object_rms must be > 0 and finite; received: object_rms={object_rms!r}"
+        )
     if not np.isfinite(curvature):
         raise ValueError(f"get_default_probe: curvature must be finite; received: curvature={curvature!r}")
     centre = (N - 1) / 2

@@ -35,7 +35,7 @@ def random_positions(object_shape: tuple[int, int], N: int, count: int, seed: in
 
 
 def extract_patches(obj: np.ndarray, positions: np.ndarray, N: int) -> np.ndarray:
-    """``(P, N, N)`` patches of ``obj`` centred at ``positions`` ``(P, 2)`` ``[x, y]`` (bilinear, zero outside)."""
+    """``(P, N, N)`` patches of obj centred at ``positions`` ``(P, 2)`` ``[x, y]``, bilinear, 0 outside."""
     obj = np.asarray(obj)
     positions = np.asarray(positions, dtype=np.float64).reshape(-1, 2)
     if not np.all(np.isfinite(positions)):

@@ -33,10 +33,13 @@ def margin(N: int, M: int) -> float:
 def margin_message(group: int, patch: int, x: float, y: float, N: int, M: int) -> str:
     """The error text for patch ``patch`` of group ``group`` at relative offset ``[x, y]``."""
     need = max(abs(x), abs(y))
-    fix = f"build the model with max_offset >= {need:.4g}" if np.isfinite(need) else "the offset is not finite"
+    fix = (
+        f"build the model with max_offset >= {need:.4g}" if np.isfinite(need) else "the offset is not finite"
+    )
     return (
         f"the relative offset [x, y] = [{x:.4g}, {y:.4g}] px of patch {patch} in group {group} exceeds the "
-        f"canvas margin (M - N)/2 = {margin(N, M):g} px (N={N}, M={M}); {fix} (offsets are refused, never clipped)"
+        f"canvas margin (M - N)/2 = {margin(N, M):g} px (N={N}, M={M}); {fix} "
+        "(offsets are refused, never clipped)"
     )
 
 
@@ -94,7 +97,9 @@ def poison_groups(values: tf.Tensor, fits: tf.Tensor) -> tf.Tensor:
     groups = tf.shape(fits)[0]
     per_row = tf.repeat(fits, rows // tf.maximum(groups, 1))
     real = values.dtype.real_dtype
-    factor = tf.where(per_row, tf.ones_like(per_row, real), tf.fill(tf.shape(per_row), tf.constant(np.nan, real)))
+    factor = tf.where(
+        per_row, tf.ones_like(per_row, real), tf.fill(tf.shape(per_row), tf.constant(np.nan, real))
+    )
     factor = tf.reshape(factor, tf.concat([[-1], tf.ones([tf.rank(values) - 1], tf.int32)], 0))
     if values.dtype.is_complex:
         factor = tf.complex(factor, tf.zeros_like(factor))

@@ -26,7 +26,9 @@ from .vocabulary import AnyCanvas, AnyChannelImages, AnyFlatImages, ChannelOffse
 def canvas_size(N: int, max_offset: float) -> int:
     """``M = N + 2*ceil(max_offset)``, rounded up to even."""
     if max_offset < 0 or not math.isfinite(max_offset):
-        raise ValueError(f"canvas_size: max_offset must be finite and >= 0; received: max_offset={max_offset!r}")
+        raise ValueError(
+            f"canvas_size: max_offset must be finite and >= 0; received: max_offset={max_offset!r}"
+        )
     m = N + 2 * math.ceil(max_offset)
     return m + (m % 2)
 
@@ -81,9 +83,11 @@ def reassemble_patches_position_real(
     be averaged in where another patch has content.
     """
     n = patches.shape[1]
-    if support is not None and not (0 < support and (n is None or (support <= n and (n - support) % 2 == 0))):
-        raise ValueError(f"reassemble_patches_position_real: support must be in (0, N={n}] with N - support even; "
-                         f"received: support={support!r}")
+    if support is not None and not (support > 0 and (n is None or (support <= n and (n - support) % 2 == 0))):
+        raise ValueError(
+            f"reassemble_patches_position_real: support must be in (0, N={n}] with N - support even; "
+            f"received: support={support!r}"
+        )
     fits = margin.check(offsets, n, padded_size)
     chosen = resolve_backend(backend)
     flat = _channel_to_flat(patches)  # (B*C, N, N, 1)

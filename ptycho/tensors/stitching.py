@@ -31,8 +31,13 @@ def reassemble_position(
     is divided by the sum of the translated weights, so identical overlapping patches reproduce their
     value; pixels that no patch reaches are 0. ``"auto"`` is decided once, here.
     """
-    return _stitch(tf.convert_to_tensor(patches), tf.convert_to_tensor(global_offsets), object_shape,
-                   resolve_backend(backend), chunk)
+    return _stitch(
+        tf.convert_to_tensor(patches),
+        tf.convert_to_tensor(global_offsets),
+        object_shape,
+        resolve_backend(backend),
+        chunk,
+    )
 
 
 @contract

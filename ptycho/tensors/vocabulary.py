@@ -100,11 +100,15 @@ def gridsize_hint(conflict: DimConflict) -> str | None:
     if conflict.dim not in ("C", "g") or value <= 1 or bound <= 1:
         return None
     if value * value == bound:
-        return (f"{value} is the gridsize of C = {value}*{value} = {bound}: "
-                "gridsize was passed where C was expected")
+        return (
+            f"{value} is the gridsize of C = {value}*{value} = {bound}: "
+            "gridsize was passed where C was expected"
+        )
     if bound * bound == value:
-        return (f"{value} = {bound}*{bound} is C for gridsize {bound}: "
-                "C was passed where the gridsize was expected")
+        return (
+            f"{value} = {bound}*{bound} is C for gridsize {bound}: "
+            "C was passed where the gridsize was expected"
+        )
     return None
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from ptycho.studies.dose_response import main  # noqa: E402
+from ptycho.studies.dose_response import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -35,16 +35,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ptycho.studies.dose_response",
         description="Dose-response study (1e9/1e4 photons x NLL/MAE), gridsize 2 with XLA translation by "
-                    "default (USE_XLA_TRANSLATE=0 selects V3). Exit 0: all arms valid; 3: an arm failed "
-                    "the sanity gate; 2: usage.",
-        epilog="presets: " + "; ".join(f"{p.name} (N={p.N}, {p.n_groups} groups, {p.nepochs} epochs, {p.expected})"
-                                      for p in PRESETS.values()),
+        "default (USE_XLA_TRANSLATE=0 selects V3). Exit 0: all arms valid; 3: an arm failed "
+        "the sanity gate; 2: usage.",
+        epilog="presets: "
+        + "; ".join(
+            f"{p.name} (N={p.N}, {p.n_groups} groups, {p.nepochs} epochs, {p.expected})"
+            for p in PRESETS.values()
+        ),
     )
     parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
     parser.add_argument("--output-dir", type=Path, default=Path("dose_response_out"))
-    parser.add_argument("--nepochs", type=int, default=None, help="override the preset's epochs (0: untrained)")
-    parser.add_argument("--arms", type=_parse_arms, default=ARMS, help="comma-separated subset, e.g. 1e9_mae,1e4_mae")
-    parser.add_argument("--phase", action="store_true", help="give the lines object a phase (default amplitude-only)")
+    parser.add_argument(
+        "--nepochs", type=int, default=None, help="override the preset's epochs (0: untrained)"
+    )
+    parser.add_argument(
+        "--arms", type=_parse_arms, default=ARMS, help="comma-separated subset, e.g. 1e9_mae,1e4_mae"
+    )
+    parser.add_argument(
+        "--phase", action="store_true", help="give the lines object a phase (default amplitude-only)"
+    )
     return parser
 
 
@@ -54,14 +63,21 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().error(f"--nepochs must be >= 0; received: {args.nepochs}")
     out: Path = args.output_dir
     out.mkdir(parents=True, exist_ok=True)
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr), logging.FileHandler(out / "run.log", mode="w")]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True)
+    handlers: list[logging.Handler] = [
+        logging.StreamHandler(sys.stderr),
+        logging.FileHandler(out / "run.log", mode="w"),
+    ]
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True
+    )
     import tensorflow as tf
 
     tf.config.experimental.enable_op_determinism()
     # Every arm builds a fresh model, so Keras makes a fresh predict function per arm; TensorFlow
     # counts their traces together (same code object) and warns of "retracing" that is not.
-    logging.getLogger("tensorflow").addFilter(lambda record: "triggered tf.function retracing" not in record.getMessage())
+    logging.getLogger("tensorflow").addFilter(
+        lambda record: "triggered tf.function retracing" not in record.getMessage()
+    )
     results = run_study(PRESETS[args.preset], out, args.arms, args.nepochs, args.phase)
     failed = [r for r in results if r.problems]
     for r in failed:

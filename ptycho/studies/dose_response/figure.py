@@ -35,7 +35,7 @@ def save_figure(results: list[ArmResult], setup: Setup, path: Path) -> None:
     for ax in panels:
         ax.set_xticks([])
         ax.set_yticks([])
-    for ax in panels[1 + len(results):]:  # a run of fewer arms (--arms) leaves panels empty
+    for ax in panels[1 + len(results) :]:  # a run of fewer arms (--arms) leaves panels empty
         ax.axis("off")
     ax = axes[1, 2]
     names = [r.arm.name for r in results]
@@ -43,15 +43,23 @@ def save_figure(results: list[ArmResult], setup: Setup, path: Path) -> None:
     ax.bar(x - 0.2, [r.metrics.get("amplitude_ssim", 0.0) for r in results], 0.4, label="trained")
     ax.bar(x + 0.2, [r.untrained["amplitude_ssim"] for r in results], 0.4, label="untrained")
     for i, r in enumerate(results):
-        ax.annotate(f"{r.metrics.get('amplitude_psnr', float('nan')):.1f} dB", (i - 0.2, 0.02), ha="center",
-                    rotation=90, color="white", fontsize=8)
+        ax.annotate(
+            f"{r.metrics.get('amplitude_psnr', float('nan')):.1f} dB",
+            (i - 0.2, 0.02),
+            ha="center",
+            rotation=90,
+            color="white",
+            fontsize=8,
+        )
     ax.set_xticks(x, names)
     ax.set_ylim(0, 1)
     ax.set_ylabel("amplitude SSIM (PSNR in the bars)")
     ax.legend(loc="upper right")
     ax.set_title("metrics")
     p = setup.preset
-    fig.suptitle(f"dose response: N={p.N}, gridsize {p.gridsize}, {p.n_groups} groups, "
-                 f"{results[0].backend if results else '?'} translation, preset {p.name}")
+    fig.suptitle(
+        f"dose response: N={p.N}, gridsize {p.gridsize}, {p.n_groups} groups, "
+        f"{results[0].backend if results else '?'} translation, preset {p.name}"
+    )
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -19,19 +19,33 @@ from jaxtyping import Float, Inexact
 
 from contracts import contract
 
+from ...config.config import Backend as Backend
 from .backend import (
     BACKENDS as BACKENDS,
+)
+from .backend import (
     ENV_VAR as ENV_VAR,
+)
+from .backend import (
     BackendDecision as BackendDecision,
+)
+from .backend import (
     BackendRequest as BackendRequest,
+)
+from .backend import (
     check_backend as check_backend,
+)
+from .backend import (
     decide_backend as decide_backend,
+)
+from .backend import (
     resolve_backend as resolve_backend,
+)
+from .backend import (
     should_use_xla as should_use_xla,
 )
 from .v3 import translate_v3
 from .xla import translate_xla
-from ...config.config import Backend as Backend
 
 
 @contract

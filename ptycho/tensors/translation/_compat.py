@@ -16,10 +16,11 @@ from tensorflow.compiler.xla import xla_data_pb2 as _xla_data
 
 
 def gather_dimension_numbers(**fields: Any) -> Any:
-    """``xla.GatherDimensionNumbers(**fields)``: offset_dims, collapsed_slice_dims, start_index_map, index_vector_dim."""
+    """``xla.GatherDimensionNumbers(**fields)``: offset_dims, collapsed_slice_dims, start_index_map,
+    index_vector_dim."""
     return _xla_data.GatherDimensionNumbers(**fields)
 
 
 def xla_gather(operand: Any, start_indices: Any, dimension_numbers: Any, slice_sizes: Any) -> Any:
-    """XLA's Gather: for each index, the slice of ``slice_sizes`` starting there (start clamped into the operand)."""
+    """XLA's Gather: for each index, the slice of ``slice_sizes`` starting there (start clamped inside)."""
     return _tf2xla.gather(operand, start_indices, dimension_numbers, slice_sizes, indices_are_sorted=False)

@@ -47,9 +47,14 @@ def projective_warp_xla(
     with ``k = c0 x + c1 y + 1``. float32, float64 and complex (real and imaginary parts alike).
     """
     if interpolation not in ("bilinear", "nearest"):
-        raise ValueError(f"projective_warp_xla: interpolation must be 'bilinear' or 'nearest'; received: interpolation={interpolation!r}")
+        raise ValueError(
+            f"projective_warp_xla: interpolation must be 'bilinear' or 'nearest'; "
+            f"received: interpolation={interpolation!r}"
+        )
     if fill_mode not in ("zeros", "edge"):
-        raise ValueError(f"projective_warp_xla: fill_mode must be 'zeros' or 'edge'; received: fill_mode={fill_mode!r}")
+        raise ValueError(
+            f"projective_warp_xla: fill_mode must be 'zeros' or 'edge'; received: fill_mode={fill_mode!r}"
+        )
     data, is_complex = split_complex(images)
     real_dtype = data.dtype
     t = tf.cast(transforms, real_dtype)

@@ -13,7 +13,7 @@ two-tap shift of whole rows along y, then the same along x on the transposed sta
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import tensorflow as tf
 from jaxtyping import Float, Inexact
@@ -62,7 +62,9 @@ _PIXEL_RUNS = gather_dimension_numbers(
 _INT32_PIXELS = 2**31 - 1
 
 
-def _row_windows(data: tf.Tensor, shift: tf.Tensor) -> tuple[tuple[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor], tf.Tensor]:
+def _row_windows(
+    data: tf.Tensor, shift: tf.Tensor
+) -> tuple[tuple[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor], tf.Tensor]:
     """For the interior images 1..B-2 of ``data`` (H, W, C static), moved by ``shift`` (B-2, 2):
     the two source rows of every output row as (W+1)-wide windows, and the bilinear weights.
 
@@ -81,7 +83,9 @@ def _row_windows(data: tf.Tensor, shift: tf.Tensor) -> tuple[tuple[tf.Tensor, tf
     height, width, channels = data.shape[1:]
     known = data.shape[0]
     # int32 positions are faster under XLA; int64 when the stack may hold 2**31 pixels or more.
-    index_dtype = tf.int32 if known is not None and known * height * width + width + 1 <= _INT32_PIXELS else tf.int64
+    index_dtype = (
+        tf.int32 if known is not None and known * height * width + width + 1 <= _INT32_PIXELS else tf.int64
+    )
     batch = tf.shape(data, out_type=index_dtype)[0]
     pixels = tf.reshape(data, [-1, channels])
     source = -shift
@@ -94,7 +98,12 @@ def _row_windows(data: tf.Tensor, shift: tf.Tensor) -> tuple[tuple[tf.Tensor, tf
     columns_inside = tf.cast((taps >= 0) & (taps < width), data.dtype)[:, None, :, None]
     images = tf.range(1, tf.maximum(batch - 1, 1), dtype=index_dtype)[:, None]  # none when B <= 2
     # A slice may not be longer than the stack: an empty stack (no windows to take) takes none.
-    size = tf.stack([tf.minimum(tf.constant(width + 1, index_dtype), batch * height * width), tf.constant(channels, index_dtype)])
+    size = tf.stack(
+        [
+            tf.minimum(tf.constant(width + 1, index_dtype), batch * height * width),
+            tf.constant(channels, index_dtype),
+        ]
+    )
 
     def window(row: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         inside = tf.cast((row >= 0) & (row < height), data.dtype)[:, :, None, None]
@@ -122,7 +131,9 @@ def _blend(data: tf.Tensor, shift: tf.Tensor) -> tuple[tf.Tensor, Callable[[tf.T
     def shift_gradient(upstream: tf.Tensor) -> tf.Tensor:
         d_wx = (1 - wy) * upper_step + wy * lower_step
         d_wy = lower - upper
-        return -tf.stack([tf.reduce_sum(upstream * d_wx, [1, 2, 3]), tf.reduce_sum(upstream * d_wy, [1, 2, 3])], 1)
+        return -tf.stack(
+            [tf.reduce_sum(upstream * d_wx, [1, 2, 3]), tf.reduce_sum(upstream * d_wy, [1, 2, 3])], 1
+        )
 
     return upper + wy * (lower - upper), shift_gradient
 
