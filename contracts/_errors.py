@@ -40,7 +40,7 @@ class Violation:
     """What was wrong, with everything the message needs."""
 
     kind: ViolationKind
-    function: str  # "translate_xla (ptycho/projective_warp_xla.py:120)"
+    function: str  # "channels_to_rows (contracts/demo.py:23)"
     argument: str  # "labels" or "return value"
     expected: str  # annotation text
     layout: str | None
