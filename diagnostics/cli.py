@@ -1,21 +1,29 @@
-"""trace-shapes: named shape traces, TF shape-error explanations and hypothesis tests for the ptycho stack.
+"""trace-shapes: localise and explain shape errors in any TensorFlow/Keras program; trace the ptycho stack.
 
+    trace-shapes run [--format text|json] [--out FILE] SCRIPT [ARGS...]
+    trace-shapes run [--format text|json] [--out FILE] -m MODULE [ARGS...]
+    trace-shapes explain "<error message>" [--dim NAME=VALUE ...] [--trace FILE.json]
+                                           [--preset ptycho] [--N --gridsize --batch --max-offset]
     trace-shapes [trace] [--N 64 --gridsize 2 --batch 32 --backend xla|v3
                           --mode eager|graph|xla|keras|fit|all --fault NAME --verbose]
-    trace-shapes explain "<TF error message>" [--N --gridsize --batch --max-offset]
     trace-shapes doctor [--N --gridsize --batch --backend --fault]
     trace-shapes faults
 
 (or ``python diagnostics/trace_shapes.py ...``). This module parses and dispatches; the work is in
-``trace``, ``explain``, ``doctor`` and ``faults``, the output in ``render``.
+``run``, ``explain``, ``trace``, ``doctor`` and ``faults``, the output in ``render``. ``run`` and
+``explain`` work on anyone's program and import nothing of the ptycho stack; ``trace``, ``doctor``
+and ``faults`` are about the stack itself.
 
 Exit codes
+    run: the program's own exit code (0 when it ends normally, 1 for an uncaught exception, the code
+       of sys.exit), except 3 when it died of a shape error that was localised; 1 for a usage error
+       (no script given, a script that does not exist)
     0  trace: every contract holds; explain: the message was explained; doctor: every check ran or
        was skipped and no invariant is broken; faults: always
     1  usage error (unknown option, fault or configuration), an error outside any contract, or an
        internal error (the message says which)
     2  trace: nothing traced (no contract check ran, e.g. PTYCHO_CONTRACTS=off); explain: no number
-       of the message is a product of the configuration's dims
+       of the message is a product of the named dims, nor matches a recorded tensor
     3  trace: a contract violation; doctor: a broken invariant or a contract violation met while
        running a check
 
@@ -28,10 +36,24 @@ trace
     "argument", "spec", "layout", "dtype", "static_shape", "concrete_shape", "bindings",
     "outcome": "proved"|"deferred"|"refuted", "deferred"}], "violation": null | {"mode",
     "function", "argument", "message"}, "error": null | str, "exit_code"}``
+run (``--format json`` on stderr, and ``--out FILE``)
+    ``{"program": [argv], "exit_code", "program_exit_code", "exception": null | "Type: message",
+    "traceback": null | str, "seconds", "localisation": null | {"exception", "message", "where",
+    "layer": null | call, "function": null | call, "contract": null | check, "node",
+    "node_defined_at", "raised_at", "recent": [call], "quantities": [{"label", "value", "shape"}],
+    "matches": {"<quantity>": [{"quantity", "tensor", "shape", "where", "text", "strength"}]}},
+    "record": {"layer_calls": [layer call], "function_calls": [function call], "checks": [check],
+    "dropped"}}``; a layer call is ``{"seq", "last_seq", "count", "name", "cls", "created_at",
+    "called_at", "mode": "eager"|"graph"|"symbolic", "depth", "inputs": [{"shape", "dtype"}],
+    "outputs", "declared_outputs", "declared_error", "scope", "function", "error"}``, a function call
+    ``{"seq", "last_seq", "count", "name", "defined_at", "called_at", "mode", "inputs", "traced",
+    "tracing_count", "input_signature", "jit_compile", "error"}`` (``"kind"`` says which in
+    ``recent``), a check is ``contracts.CheckEvent`` as a dict
 explain
-    ``{"message", "dims", "numbers": [[label, int]], "factorisations": {"<int>": [{"number",
-    "factors", "text"}]}, "ratio", "conclusion", "hypotheses": [{"id", "claim", "verdict", "why"}],
-    "exit_code"}``
+    ``{"message", "dims", "preset": "generic"|"ptycho", "numbers": [[label, int]], "shapes": [[label,
+    [int|null]]], "factorisations": {"<int>": [{"number", "factors", "text"}]}, "tensors":
+    {"<quantity>": [match]}, "ratio", "conclusion", "hypotheses": [{"id", "claim", "verdict", "why"}]
+    (ptycho preset only), "exit_code"}``
 doctor
     ``{"findings": [{"id", "claim", "verdict": "confirmed"|"refuted"|"holds"|"fails"|"violation"|
     "error"|"skipped", "evidence", "requires": [requirement id]}], "exit_code"}``
@@ -50,10 +72,10 @@ from . import render
 from .incident import INCIDENT, INCIDENT_DOC
 
 EXIT_OK, EXIT_ERROR, EXIT_NOTHING, EXIT_VIOLATION = 0, 1, 2, 3
-SUBCOMMANDS = ("trace", "explain", "doctor", "faults")
+SUBCOMMANDS = ("run", "trace", "explain", "doctor", "faults")
 _EXIT_CODES = """exit codes: 0 ok; 1 usage, configuration or internal error; 2 nothing traced or
-explained; 3 a contract violation or a broken invariant. JSON schemas: the docstring of
-diagnostics/cli.py."""
+explained; 3 a contract violation, a broken invariant, or (run) a shape error localised; run otherwise
+exits with the program's own code. JSON schemas: the docstring of diagnostics/cli.py."""
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
@@ -105,7 +127,7 @@ def parser() -> argparse.ArgumentParser:
         description=(__doc__ or "").split("\n")[0],
         epilog=_EXIT_CODES,
     )
-    sub = top.add_subparsers(dest="command", metavar="{trace,explain,doctor,faults}")
+    sub = top.add_subparsers(dest="command", metavar="{run,explain,trace,doctor,faults}")
 
     trace = sub.add_parser(
         "trace",
@@ -138,15 +160,87 @@ def parser() -> argparse.ArgumentParser:
         "per boundary",
     )
 
-    explain = sub.add_parser(
-        "explain",
-        help="factorise a TF error message over the configuration's dims",
-        description=f"Factorise the numbers of a TensorFlow error over the configuration's named dims "
-        f"and say what they imply for {INCIDENT}'s hypotheses ({INCIDENT_DOC}).",
+    run = sub.add_parser(
+        "run",
+        help="run a Python program with every layer call recorded; localise the shape error it dies of",
+        usage="trace-shapes run [-h] [--format {text,json}] [--out FILE] (SCRIPT | -m MODULE) [ARGS ...]",
+        description="Run SCRIPT (or -m MODULE) as python would, with its arguments, recording every Keras "
+        "layer call, tf.function call and contract check. If it dies of a shape error, name the layer or "
+        "function it was raised in with its source line, the calls leading to it, and each number of the "
+        "message as a recorded tensor. The report goes to stderr; the program's own output is untouched.",
         epilog=_EXIT_CODES,
     )
-    explain.add_argument("message", help="the TensorFlow error message, quoted")
-    _config_args(explain)
+    run.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="the report on stderr: text, or the whole record as json (schema in diagnostics/cli.py)",
+    )
+    run.add_argument(
+        "--out",
+        metavar="FILE",
+        default=None,
+        help="also write the whole record as JSON to FILE (for explain --trace)",
+    )
+    run.add_argument(
+        "-m", dest="module", metavar="MODULE", default=None, help="run a module, as python -m does"
+    )
+    run.add_argument("target", nargs="?", metavar="SCRIPT", help="the Python script to run")
+    run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the program's own arguments")
+
+    explain = sub.add_parser(
+        "explain",
+        help="explain the numbers of a shape error by named dims and recorded tensors",
+        description="Write each number of a TensorFlow/Keras shape error as a product of named dims "
+        "(--dim), and name the recorded tensors each number or shape belongs to (--trace, from run, "
+        f"trace or audit). The ptycho preset (--preset ptycho, or any of --N --gridsize --batch "
+        f"--max-offset) fills the stack's dims B g C N M and reads {INCIDENT}'s hypotheses ({INCIDENT_DOC}).",
+        epilog=_EXIT_CODES,
+    )
+    explain.add_argument("message", help="the error message, quoted")
+    explain.add_argument(
+        "--dim",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a named quantity to factor over, e.g. --dim B=32 --dim classes=10 (repeatable)",
+    )
+    explain.add_argument(
+        "--trace",
+        metavar="FILE.json",
+        default=None,
+        help="a record from run --out, trace --format json or audit: name the tensors of each number",
+    )
+    explain.add_argument(
+        "--preset",
+        choices=("ptycho",),
+        default=None,
+        help="ptycho: the stack's dims from --N --gridsize --batch --max-offset; the incident's hypotheses",
+    )
+    explain.add_argument(
+        "--N", type=int, default=None, help="ptycho preset: patch side in pixels (default: 64)"
+    )
+    explain.add_argument(
+        "--gridsize",
+        type=int,
+        default=None,
+        help="ptycho preset: patches per group side, C = g*g (default: 2)",
+    )
+    explain.add_argument(
+        "--batch", type=int, default=None, help="ptycho preset: groups per batch, B (default: 32)"
+    )
+    explain.add_argument(
+        "--max-offset",
+        type=float,
+        default=None,
+        help="ptycho preset: largest offset in pixels; M = N + 2*ceil(max-offset) (default: 7)",
+    )
+    explain.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text or json (schema in diagnostics/cli.py)",
+    )
 
     doctor = sub.add_parser(
         "doctor",
@@ -181,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args_list or args_list[0] not in (*SUBCOMMANDS, "-h", "--help"):
         args_list = ["trace", *args_list]
     try:
-        args = parser().parse_args(args_list)
+        args = _parse_run(args_list) if args_list[0] == "run" else parser().parse_args(args_list)
     except SystemExit as e:
         return EXIT_OK if e.code == 0 else EXIT_ERROR
     try:
@@ -201,19 +295,111 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any], document: render.Do
         render.write(document, sys.stdout, styled=sys.stdout.isatty())
 
 
-def _explain_dims(args: argparse.Namespace) -> dict[str, int]:
-    from ptycho.config.config import ModelConfig
+def _parse_run(args_list: list[str]) -> argparse.Namespace:
+    """``run``'s own options come before SCRIPT or ``-m MODULE``; every word after is the program's."""
+    own: list[str] = []
+    i = 1
+    while i < len(args_list):
+        word = args_list[i]
+        takes_value = word in ("--format", "--out", "-m")
+        own += args_list[i : i + 2] if takes_value else [word]
+        i += 2 if takes_value else 1
+        if word == "-m" or not word.startswith("-"):
+            break  # the program starts here
+    args = parser().parse_args(["run", *own])
+    args.args = args_list[i:]
+    if (args.module is None) == (args.target is None):
+        print(
+            "trace-shapes run: give either a SCRIPT or -m MODULE, then the program's arguments",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    return args
 
-    m = ModelConfig(N=args.N, gridsize=args.gridsize, max_offset=args.max_offset).padded_size
-    return {"B": args.batch, "g": args.gridsize, "C": args.gridsize**2, "N": args.N, "M": m}
+
+def _explain_dims(args: argparse.Namespace) -> tuple[dict[str, int], Any]:
+    from .presets import GENERIC, PTYCHO, parse_dims, ptycho_dims
+
+    dims = parse_dims(args.dim)
+    ptycho = [args.N, args.gridsize, args.batch, args.max_offset]
+    if args.preset != "ptycho" and all(v is None for v in ptycho):
+        return dims, GENERIC
+    defaults = ptycho_dims()
+    filled = ptycho_dims(
+        N=args.N if args.N is not None else defaults["N"],
+        gridsize=args.gridsize if args.gridsize is not None else defaults["g"],
+        batch=args.batch if args.batch is not None else defaults["B"],
+        max_offset=args.max_offset if args.max_offset is not None else 7.0,
+    )
+    return {**filled, **dims}, PTYCHO
+
+
+def _load_trace(path: str) -> list[Any]:
+    import json
+
+    from .numbers import tensors_from_record
+
+    try:
+        with open(path) as f:
+            record = json.load(f)
+    except OSError as e:
+        raise ValueError(f"--trace {path}: cannot read it ({e.strerror})") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(
+            f"--trace {path}: not JSON ({e.msg} at line {e.lineno}); expected run --out FILE"
+        ) from None
+    if not isinstance(record, dict) or not ({"record", "records", "layer_calls"} & set(record)):
+        raise ValueError(
+            f"--trace {path}: not a record of run, trace or audit (no 'record', 'records' or 'layer_calls')"
+        )
+    tensors = tensors_from_record(record.get("record", record))
+    if not tensors:
+        raise ValueError(f"--trace {path}: the record holds no tensor shapes")
+    return tensors
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .run import run_program
+
+    result = run_program(args.module or args.target, list(args.args), module=args.module is not None)
+    payload = result.to_dict()
+    if args.out:
+        _write_atomically(args.out, render.to_json(payload))
+    if args.format == "json":
+        print(render.to_json(payload), file=sys.stderr)
+    else:
+        if result.traceback:
+            print(result.traceback, end="", file=sys.stderr)
+        render.write(render.run_document(result), sys.stderr, styled=sys.stderr.isatty())
+    return result.exit_code
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file beside it, then a rename)."""
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".trace-shapes-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return _run(args)
     if args.command == "explain":
         from .explain import explain
 
-        explanation = explain(args.message, _explain_dims(args))
-        code = EXIT_OK if any(explanation.factorisations.values()) else EXIT_NOTHING
+        dims, preset = _explain_dims(args)
+        tensors = _load_trace(args.trace) if args.trace else None
+        explanation = explain(args.message, dims, preset=preset, tensors=tensors)
+        code = EXIT_OK if explanation.explained() else EXIT_NOTHING
         _emit(args, {**explanation.to_dict(), "exit_code": code}, render.explain_document(explanation))
         return code
 

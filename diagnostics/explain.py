@@ -1,38 +1,25 @@
-"""Explain a TensorFlow shape error by factorising its numbers over the configuration's named dims.
+"""Explain a TensorFlow/Keras shape error: its numbers over named dims, and over recorded tensors.
 
-``Input to reshape is a tensor with 778752 values, but the requested shape has 24336`` with N=64,
-gridsize 2, batch 32 (M=78): 778752 = (B*C)*M*M and 24336 = C*M*M, ratio 32 = B: a tensor held
-C canvases where B*C rows were expected, i.e. the batch of groups was merged upstream.
+``explain(message, dims)`` reads the message's numbers and shapes (``numbers.quantities``) and
+writes each number as a product of the named dims (``--dim NAME=VALUE``); with ``tensors`` (from a
+``run``, ``trace`` or ``audit`` record, ``--trace FILE.json``) it also names the recorded tensors
+each number or shape belongs to. With the ptycho preset, ``Input to reshape is a tensor with 778752
+values, but the requested shape has 24336`` at N=64, gridsize 2, batch 32 (M=78) reads 778752 =
+(B*C)*M*M and 24336 = C*M*M, ratio 32 = B: a tensor held C canvases where B*C rows were expected,
+i.e. the batch of groups was merged upstream; and the 778752 incident's hypotheses are read.
+
+Nothing here imports TensorFlow or the ``ptycho`` stack.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .incident import HYPOTHESES
-
-# (pattern, label of the first number, label of the second number)
-PATTERNS: list[tuple[re.Pattern[str], str, str]] = [
-    (
-        re.compile(r"Input to reshape is a tensor with (\d+) values, but the requested shape has (\d+)"),
-        "values in the input",
-        "values in the requested shape",
-    ),
-    (re.compile(r"Dimensions must be equal, but are (\d+) and (\d+)"), "first dim", "second dim"),
-    (re.compile(r"Incompatible shapes: \[([\d,\s]+)\] vs\. \[([\d,\s]+)\]"), "first shape", "second shape"),
-    (re.compile(r"evenly divisible by (\d+) but is (\d+)"), "divisor", "size"),
-    (re.compile(r"Dimension must be (\d+) but is (\d+)"), "rank of the tensor", "rank the op expects"),
-    (
-        re.compile(r"Invalid reduction dimension (\d+) for input with (\d+) dimensions"),
-        "axis reduced",
-        "rank of the tensor",
-    ),
-    (re.compile(r"Shapes \(([\d,\s]+)\) and \(([\d,\s]+)\) are incompatible"), "first shape", "second shape"),
-    (re.compile(r"dim B: .* is (\d+), .* is (\d+)"), "actual", "expected"),
-]
+from .numbers import Match, TensorRef, matches, quantities
+from .presets import GENERIC, Preset
 
 
 @dataclass(frozen=True)
@@ -56,8 +43,11 @@ class HypothesisReading:
 class Explanation:
     message: str
     dims: dict[str, int]
+    preset: str = GENERIC.name
     numbers: list[tuple[str, int]] = field(default_factory=list)
+    shapes: list[tuple[str, list[int | None]]] = field(default_factory=list)
     factorisations: dict[int, list[Factorisation]] = field(default_factory=dict)
+    tensors: dict[str, list[Match]] = field(default_factory=dict)  # quantity -> recorded tensors
     ratio: str | None = None
     conclusion: str | None = None
     hypotheses: list[HypothesisReading] = field(default_factory=list)
@@ -67,18 +57,28 @@ class Explanation:
         out["factorisations"] = {str(k): [asdict(f) for f in v] for k, v in self.factorisations.items()}
         return out
 
+    def explained(self) -> bool:
+        return any(self.factorisations.values()) or any(self.tensors.values())
 
-def named_quantities(dims: dict[str, int]) -> dict[str, int]:
-    """The config's dims and the composites the stack forms (B*C)."""
+
+def named_quantities(dims: dict[str, int], composites: tuple[tuple[str, ...], ...] = ()) -> dict[str, int]:
+    """The dims above 1, and the products a preset names as one quantity (the stack's B*C)."""
     q = {k: v for k, v in dims.items() if v > 1}
-    if "B" in dims and "C" in dims and dims["B"] * dims["C"] > 1:
-        q["B*C"] = dims["B"] * dims["C"]
+    for parts in composites:
+        if all(p in dims for p in parts):
+            value = 1
+            for p in parts:
+                value *= dims[p]
+            if value > 1:
+                q["*".join(parts)] = value
     return q
 
 
-def factorise(number: int, dims: dict[str, int], max_factors: int = 4) -> list[Factorisation]:
+def factorise(
+    number: int, dims: dict[str, int], max_factors: int = 4, composites: tuple[tuple[str, ...], ...] = ()
+) -> list[Factorisation]:
     """Products of named quantities equal to ``number``, fewest factors first, then larger factors first."""
-    q = named_quantities(dims)
+    q = named_quantities(dims, composites)
     names = sorted(q, key=lambda n: -q[n])
     found: dict[tuple[str, ...], Factorisation] = {}
     for k in range(1, max_factors + 1):
@@ -88,47 +88,58 @@ def factorise(number: int, dims: dict[str, int], max_factors: int = 4) -> list[F
                 product *= q[n]
             if product == number:
                 key = tuple(sorted(combo, key=lambda n: (-q[n], n)))
-                if "B*C" in key and ("B" in key and "C" in key):
-                    continue  # B*C together with B and C counts the batch twice
+                if any(c in key and any(p in key for p in c.split("*")) for c in q if "*" in c):
+                    continue  # B*C together with B or C counts a dim twice
                 found.setdefault(
                     key, Factorisation(number, key, f"{number} = " + " x ".join(f"({n}={q[n]})" for n in key))
                 )
     return sorted(found.values(), key=lambda f: (len(f.factors), -max(q[n] for n in f.factors)))
 
 
-def _numbers(message: str) -> list[tuple[str, int]]:
-    for pattern, first, second in PATTERNS:
-        m = pattern.search(message)
-        if m:
-
-            def total(s: str) -> int:
-                parts = [int(p) for p in re.findall(r"\d+", s)]
-                out = 1
-                for p in parts:
-                    out *= p
-                return out
-
-            return [(first, total(m.group(1))), (second, total(m.group(2)))]
-    return [(f"number {i}", int(n)) for i, n in enumerate(re.findall(r"\b\d{2,}\b", message)[:4])]
-
-
-def explain(message: str, dims: dict[str, int]) -> Explanation:
-    """Factorise the numbers of ``message`` over ``dims`` and say what the best reading implies."""
-    result = Explanation(message=message.strip(), dims=dict(dims))
-    result.numbers = _numbers(message)
-    for _, n in result.numbers:
-        result.factorisations[n] = factorise(n, dims)
-    if len(result.numbers) == 2:
+def explain(
+    message: str,
+    dims: dict[str, int],
+    *,
+    preset: Preset = GENERIC,
+    tensors: list[TensorRef] | None = None,
+) -> Explanation:
+    """Factorise the numbers of ``message`` over ``dims``, name the ``tensors`` they belong to, and
+    say what the best reading implies (with the ptycho preset: for the 778752 incident's hypotheses)."""
+    result = Explanation(message=message.strip(), dims=dict(dims), preset=preset.name)
+    found = quantities(message)
+    result.numbers = [(q.label, q.value) for q in found if q.value is not None]
+    result.shapes = [(q.label, list(q.shape)) for q in found if q.shape is not None]
+    values = [n for _, n in result.numbers] + [
+        d for _, s in result.shapes for d in s if d is not None and d > 1
+    ]
+    for n in dict.fromkeys(values):
+        result.factorisations[n] = factorise(n, dims, composites=preset.composites)
+    if tensors:
+        result.tensors = matches(found, tensors)
+    if len(result.numbers) >= 2:
         a, b = result.numbers[0][1], result.numbers[1][1]
         big, small = max(a, b), min(a, b)
-        if small and big % small == 0 and big != small:
+        if small > 0 and big % small == 0 and big != small:
             k = big // small
-            names = [n for n, v in named_quantities(dims).items() if v == k]
+            names = [n for n, v in named_quantities(dims, preset.composites).items() if v == k]
             result.ratio = f"{big} / {small} = {k}" + (f" = {' = '.join(names)}" if names else "")
-            if "B" in names:
-                result.conclusion = _batch_conclusion(result, dims)
-    result.hypotheses = _incident_hypotheses(result, dims)
+            if names:
+                result.conclusion = _ratio_conclusion(result, dims, names, preset)
+    if preset.incident:
+        result.hypotheses = _incident_hypotheses(result, dims)
     return result
+
+
+def _ratio_conclusion(result: Explanation, dims: dict[str, int], names: list[str], preset: Preset) -> str:
+    if preset.incident and "B" in names:
+        return _batch_conclusion(result, dims)
+    name = names[0]
+    value = named_quantities(dims, preset.composites)[name]
+    return (
+        f"the two sides differ by a factor {name} = {value}: "
+        f"a dim of that size was dropped, merged into another or broadcast on one side; look for the "
+        f"tensor whose shape lacks (or repeats) {name}"
+    )
 
 
 def _batch_conclusion(result: Explanation, dims: dict[str, int]) -> str:

@@ -18,9 +18,12 @@ if TYPE_CHECKING:  # the records only; explain and faults output must not import
     from .doctor import Finding
     from .explain import Explanation
     from .faults import Fault
+    from .recorder import FunctionCall, LayerCall
+    from .run import RunResult
     from .trace import TraceRecord, TraceResult, TraceViolation
 
 REFUTED = "REFUTED"
+RECENT_SHOWN = 8
 
 
 @dataclass(frozen=True)
@@ -181,18 +184,143 @@ def trace_document(result: TraceResult, *, verbose: bool = False) -> Document:
 
 
 def explain_document(e: Explanation) -> Document:
-    lines = [f"message: {e.message}", "dims: " + " ".join(f"{k}={v}" for k, v in e.dims.items()), ""]
+    dims = " ".join(f"{k}={v}" for k, v in e.dims.items()) or "none (name some with --dim NAME=VALUE)"
+    lines = [
+        f"message: {e.message}",
+        f"dims: {dims}" + (f"  (preset {e.preset})" if e.preset != "generic" else ""),
+        "",
+    ]
     for label, n in e.numbers:
         lines.append(f"{label}: {n}")
         facts = e.factorisations.get(n, [])
-        lines += [f"  {f.text}" for f in facts[:4]] or ["  (no product of the config's dims)"]
+        if e.dims:
+            lines += [f"  {f.text}" for f in facts[:4]] or ["  (no product of the named dims)"]
+        lines += [f"  {m.text}" for m in e.tensors.get(str(n), [])]
+    for label, shape in e.shapes:
+        text = (
+            "("
+            + ", ".join("None" if d is None else str(d) for d in shape)
+            + ("," if len(shape) == 1 else "")
+            + ")"
+        )
+        lines.append(f"{label}: {text}")
+        for d in dict.fromkeys(d for d in shape if d is not None and d > 1):
+            lines += [f"  {f.text}" for f in e.factorisations.get(d, [])[:1]]
+        lines += [f"  {m.text}" for m in e.tensors.get(text, [])]
     if e.ratio:
         lines += ["", f"ratio: {e.ratio}"]
     if e.conclusion:
         lines += [f"reading: {e.conclusion}"]
-    lines += ["", f"{INCIDENT}'s hypotheses (the story: {INCIDENT_DOC}):"]
-    lines += [f"  {h.id} ({h.claim}): {h.verdict}" + (f" - {h.why}" if h.why else "") for h in e.hypotheses]
+    if e.hypotheses:
+        lines += ["", f"{INCIDENT}'s hypotheses (the story: {INCIDENT_DOC}):"]
+        lines += [
+            f"  {h.id} ({h.claim}): {h.verdict}" + (f" - {h.why}" if h.why else "") for h in e.hypotheses
+        ]
     return _lines(lines)
+
+
+# Run
+
+
+def _tensors(tensors: Sequence[Any]) -> str:
+    return ", ".join(t.text() for t in tensors) or "-"
+
+
+def call_line(call: LayerCall | FunctionCall) -> str:
+    """``layer 'flat' (Flatten) graph (None, 28, 28) float32 -> (None, 784) float32  at train.py:12``."""
+    from .recorder import LayerCall
+
+    arrow = f" -> {_tensors(call.outputs)}" if isinstance(call, LayerCall) and call.outputs else ""
+    ran = ""
+    if isinstance(call, LayerCall) and call.run_inputs is not None:
+        ran = f" (ran as {_tensors(call.run_inputs)} -> {_tensors(call.run_outputs or [])})"
+    failed = f"  RAISED {call.error}" if call.error else ""
+    times = f" x{call.count}" if call.count > 1 else ""
+    where = f"  at {call.called_at or '?'}"
+    return f"{call.label} {call.mode}{times}: {_tensors(call.inputs)}{arrow}{ran}{where}{failed}"
+
+
+def run_document(result: RunResult) -> Document:
+    from .recorder import LayerCall
+
+    record = result.record
+    summary = (
+        f"trace-shapes: {len(record['layer_calls'])} distinct layer calls, "
+        f"{len(record['function_calls'])} distinct tf.function calls, "
+        f"{len(record['checks'])} contract checks "
+        f"recorded in {result.seconds:.1f} s; the program's exit code {result.program_exit_code}"
+    )
+    loc = result.localisation
+    if loc is None:
+        return [Line(summary, "dim")]
+    doc: Document = [
+        Line(""),
+        Line(f"trace-shapes: the program died of {loc.exception} at {loc.where}", "bold red"),
+    ]
+    call = loc.layer or loc.function
+    lines: list[str] = []
+    if isinstance(call, LayerCall):
+        lines += [
+            f"  layer      {call.name} ({call.cls}), created at {call.created_at or '?'}",
+            f"  called at  {call.called_at or '?'} ({call.mode}"
+            + (f", while tracing tf.function '{call.function}')" if call.function else ")"),
+            f"  inputs     {_tensors(call.inputs)}",
+        ]
+        if call.outputs:
+            lines.append(f"  outputs    {_tensors(call.outputs)}")
+        if call.declared_outputs is not None:
+            lines.append(f"  compute_output_shape declares {_tensors(call.declared_outputs)}")
+    elif call is not None:
+        lines += [
+            f"  function   {call.name}, defined at {call.defined_at or '?'}",
+            f"  called at  {call.called_at or '?'} ({'traced' if call.traced else 'no trace'}, "
+            f"tracing count {call.tracing_count})",
+            f"  arguments  {_tensors(call.inputs)}",
+        ]
+        if call.input_signature is not None:
+            lines.append(f"  input_signature {_tensors(call.input_signature)}")
+    if loc.contract:
+        c = loc.contract
+        lines.append(f"  contract   {c['function']} {c['argument']} [{c['spec']}] at {c['location']}")
+    if loc.node:
+        lines.append(
+            f"  graph node {loc.node}"
+            + (f", defined at {loc.node_defined_at}" if loc.node_defined_at else "")
+        )
+    if loc.raised_at:
+        lines.append(f"  raised at  {loc.raised_at} (the innermost line of your code in the traceback)")
+    doc += _lines(lines)
+    explained = [(q, loc.matches.get(q.text(), [])) for q in loc.quantities]
+    shown: set[int | None] = set()
+    if any(m for _, m in explained):
+        doc += [Line(""), Line("the numbers of the message, by recorded tensors:")]
+        exact_shape = False
+        for q, found in explained:
+            redundant = q.label.startswith("elements of") and (q.value in shown or exact_shape)
+            exact_shape = q.shape is not None and any(m.strength == 0 for m in found)
+            if found and not redundant:
+                doc += _lines(
+                    [f"  {q.label}: {q.text()}", *(f"    {m.text}  at {m.where or '?'}" for m in found[:2])]
+                )
+            shown.add(q.value)
+    if loc.named_layers:
+        doc += [Line(""), Line("layers the message names:")]
+        doc += _lines(
+            f"  {c.label} created at {c.created_at or '?'}"
+            + (f", shape {_tensors(c.outputs)}" if c.outputs else "")
+            for c in loc.named_layers
+        )
+    if loc.batch_changes:
+        doc += [
+            Line(""),
+            Line("suspects: layer calls that returned a different batch size than they were given:", "bold"),
+        ]
+        doc += _lines(f"  {call_line(c)}" for c in loc.batch_changes[:RECENT_SHOWN])
+    if loc.recent:
+        doc += [Line(""), Line(f"the last {len(loc.recent)} calls before it:")]
+        doc += _lines(f"  {call_line(c)}" for c in loc.recent)
+    doc += [Line(""), Line(summary, "dim")]
+    return doc
 
 
 _VERDICT_STYLE = {"fails": "bold red", "violation": "bold red", "error": "red", "skipped": "yellow"}

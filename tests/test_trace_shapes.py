@@ -299,7 +299,7 @@ def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     ]
 
 
-@pytest.mark.parametrize("command", ["trace", "explain", "doctor", "faults"])
+@pytest.mark.parametrize("command", ["run", "trace", "explain", "doctor", "faults"])
 def test_every_option_of_every_subcommand_has_help_text(command, capsys):
     from diagnostics import cli as trace_cli
 
@@ -311,7 +311,7 @@ def test_every_option_of_every_subcommand_has_help_text(command, capsys):
         assert action.help and action.help != argparse.SUPPRESS, (
             f"{command} {action.option_strings or action.dest}"
         )
-        assert (action.option_strings or [action.dest])[0] in shown
+        assert (action.option_strings or [action.metavar or action.dest])[0] in shown
         assert action.help.split()[0] in shown
     if command == "doctor":
         assert (

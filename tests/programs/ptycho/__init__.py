@@ -1,0 +1,1 @@
+"""The user's own tiny package, which happens to be called ``ptycho``."""
