@@ -80,6 +80,10 @@ PATTERNS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
         ("logits shape", "labels shape"),
     ),
     (
+        re.compile(rf"Received: labels\.shape=({_SHAPE}) and logits\.shape=({_SHAPE})"),
+        ("labels shape", "logits shape"),
+    ),
+    (
         re.compile(r"Negative dimension size caused by subtracting (\d+) from (\d+)"),
         ("window (kernel or pool) size", "input size along that axis"),
     ),

@@ -390,7 +390,7 @@ class Recorder:
         )
         depth = len(stack)
         if depth == 0:
-            self._local.unwinding = None
+            self._local.unwinding = self._local.unwinding_layer = None
         stack.append(call)
         try:
             out = original(layer, *args, **kwargs)
@@ -555,7 +555,7 @@ class Recorder:
         stack = self._stack()
         depth = len(stack)
         if depth == 0:
-            self._local.unwinding = None
+            self._local.unwinding = self._local.unwinding_layer = None
         stack.append(call)
         try:
             out = original(function, *args, **kwargs)
@@ -607,18 +607,25 @@ class Recorder:
     # returns normally (the exception was handled) or a new top-level call starts.
 
     def _fail(self, call: LayerCall | FunctionCall, depth: int) -> None:
-        unwinding = getattr(self._local, "unwinding", None)
-        if unwinding is None or unwinding[1] <= depth:
-            self._local.unwinding = (call, depth)
+        for slot in ("unwinding", "unwinding_layer") if isinstance(call, LayerCall) else ("unwinding",):
+            unwinding = getattr(self._local, slot, None)
+            if unwinding is None or unwinding[1] <= depth:
+                setattr(self._local, slot, (call, depth))
 
     def _returned(self, depth: int) -> None:
-        unwinding = getattr(self._local, "unwinding", None)
-        if unwinding is not None and unwinding[1] >= depth:
-            self._local.unwinding = None
+        for slot in ("unwinding", "unwinding_layer"):
+            unwinding = getattr(self._local, slot, None)
+            if unwinding is not None and unwinding[1] >= depth:
+                setattr(self._local, slot, None)
 
     def failure(self) -> LayerCall | FunctionCall | None:
         """The innermost call the exception now unwinding (or last escaped) was raised in."""
         unwinding = getattr(self._local, "unwinding", None)
+        return unwinding[0] if unwinding is not None else None
+
+    def failed_layer(self) -> LayerCall | None:
+        """The innermost layer (or loss) call it was raised in, perhaps around a tf.function that raised."""
+        unwinding = getattr(self._local, "unwinding_layer", None)
         return unwinding[0] if unwinding is not None else None
 
     def layers_named(self, name: str) -> list[LayerCall]:

@@ -281,11 +281,11 @@ def localise(exc: BaseException, recorder: Recorder) -> Localisation:
     message = str(exc)
     loc = Localisation(exception=type(exc).__name__, message=message.strip(), where="line")
     loc.raised_at = _raised_at(exc)
-    failed = recorder.failure()
-    if isinstance(failed, LayerCall):
-        loc.layer, loc.where = failed, failed.label
-    elif isinstance(failed, FunctionCall):
+    failed, layer = recorder.failure(), recorder.failed_layer()
+    if isinstance(failed, FunctionCall):
         loc.function, loc.where = failed, failed.label
+    if layer is not None:  # the layer around a tf.function that raised names the place better
+        loc.layer, loc.where = layer, layer.label
     nodes = _NODE.findall(message)
     if nodes:
         loc.node = nodes[0]

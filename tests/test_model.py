@@ -75,7 +75,7 @@ def test_seed_shape_debugging_script_runs_unmodified():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["xla", "v3"])
-@pytest.mark.parametrize("N, gridsize", [(32, 1), (32, 2), (64, 1), (64, 2)])
+@pytest.mark.parametrize("N, gridsize", [(32, 1), (32, 2)])  # N does not enter the batch; N=64 cost 4 min
 def test_every_output_keeps_its_input_batch(N, gridsize, backend):
     data = _container(N, gridsize)
     autoencoder, to_obj = create_model_with_gridsize(

@@ -376,3 +376,81 @@ def test_the_778752_incident_explained_by_a_run_of_our_stack_with_the_batch_merg
         explained.stdout,
     )
     assert "collapsed into one group's worth of canvases" in explained.stdout
+
+
+# The message patterns, on messages TensorFlow itself produces for tensors of known shapes
+
+
+def _tf_message(fn) -> str:
+    import tensorflow as tf
+
+    try:
+        fn(tf)
+    except (tf.errors.InvalidArgumentError, ValueError, TypeError) as e:
+        return str(e)
+    raise AssertionError("no error")
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (
+            lambda tf: tf.reshape(tf.zeros([6, 5]), tf.constant([7, 4])),
+            [("values in the input", 30), ("values in the requested shape", 28)],
+        ),
+        (
+            lambda tf: tf.zeros([3, 4]) + tf.zeros([5, 4]),
+            [("first shape", (3, 4)), ("second shape", (5, 4))],
+        ),
+        (
+            lambda tf: tf.linalg.matmul(tf.zeros([3, 4]), tf.zeros([5, 6])),
+            [("left operand", (3, 4)), ("right operand", (5, 6))],
+        ),
+        (
+            lambda tf: tf.concat([tf.zeros([2, 4]), tf.zeros([3, 5])], axis=0),
+            [("first shape", (2, 4)), ("other shape", (3, 5))],
+        ),
+        (
+            lambda tf: tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=tf.zeros([7], tf.int32), logits=tf.zeros([9, 3])
+            ),
+            [("logits shape", (9, 3)), ("labels shape", (7,))],
+        ),
+    ],
+    ids=["reshape", "incompatible-shapes", "matmul", "concat", "logits-labels"],
+)
+def test_the_numbers_read_from_real_tensorflow_messages_are_the_shapes_given(make, expected):
+    from diagnostics.numbers import quantities
+
+    found = {(q.label, q.shape if q.shape is not None else q.value) for q in quantities(_tf_message(make))}
+    assert set(expected) <= found, found
+
+
+def test_explain_reads_a_trace_of_contract_checks():
+    """The ``trace`` subcommand's records (contract checks of the stack) are tensors too."""
+    from diagnostics.explain import explain
+    from diagnostics.numbers import tensors_from_record
+
+    record = {
+        "records": [
+            {
+                "function": "reassemble (ptycho/tensors/reassembly.py:40)",
+                "argument": "patches",
+                "spec": "B N N C",
+                "location": "ptycho/tensors/reassembly.py:40",
+                "static_shape": [None, 64, 64, 4],
+                "concrete_shape": [32, 64, 64, 4],
+            }
+        ]
+    }
+    e = explain(
+        "Input to reshape is a tensor with 524288 values, but the requested shape has 16384",
+        {},
+        tensors=tensors_from_record(record),
+    )
+    assert [m.text for m in e.tensors["524288"]] == [
+        "524288 = elements of reassemble patches [B N N C] (32, 64, 64, 4)"
+    ]
+    assert [m.text for m in e.tensors["16384"]] == [
+        "16384 = axes 1-3 (64 x 64 x 4) of reassemble patches [B N N C] (32, 64, 64, 4)"
+    ]
