@@ -32,3 +32,4 @@ from ._vocabulary import Layout as Layout
 from ._vocabulary import Vocabulary as Vocabulary
 from ._vocabulary import register_vocabulary as register_vocabulary
 from ._vocabulary import vocabulary_for as vocabulary_for
+from .apply import apply_layer_contracts as apply_layer_contracts

@@ -49,6 +49,13 @@ run (``--format json`` on stderr, and ``--out FILE``)
     ``{"seq", "last_seq", "count", "name", "defined_at", "called_at", "mode", "inputs", "traced",
     "tracing_count", "input_signature", "jit_compile", "error"}`` (``"kind"`` says which in
     ``recent``), a check is ``contracts.CheckEvent`` as a dict
+audit
+    ``{"target", "batches", "modes", "dims", "sites": [{"key", "name", "cls", "created_at",
+    "called_at", "source", "depth", "leaf", "signature", "input_specs", "output_specs",
+    "input_dtypes", "output_dtypes", "observations": [{"batch", "mode", "inputs", "outputs",
+    "declared", "static_outputs", "error"}]}], "findings": [{"kind", "layer", "cls", "where",
+    "detail", "batch", "mode"}], "error", "exit_code"}``; kinds: branches-on-batch,
+    batch-not-preserved, static-shape-lie, mode-disagreement, crash (diagnostics/audit.py)
 explain
     ``{"message", "dims", "preset": "generic"|"ptycho", "numbers": [[label, int]], "shapes": [[label,
     [int|null]]], "factorisations": {"<int>": [{"number", "factors", "text"}]}, "tensors":
@@ -72,7 +79,7 @@ from . import render
 from .incident import INCIDENT, INCIDENT_DOC
 
 EXIT_OK, EXIT_ERROR, EXIT_NOTHING, EXIT_VIOLATION = 0, 1, 2, 3
-SUBCOMMANDS = ("run", "trace", "explain", "doctor", "faults")
+SUBCOMMANDS = ("run", "audit", "trace", "explain", "doctor", "faults")
 _EXIT_CODES = """exit codes: 0 ok; 1 usage, configuration or internal error; 2 nothing traced or
 explained; 3 a contract violation, a broken invariant, or (run) a shape error localised; run otherwise
 exits with the program's own code. JSON schemas: the docstring of diagnostics/cli.py."""
@@ -127,7 +134,7 @@ def parser() -> argparse.ArgumentParser:
         description=(__doc__ or "").split("\n")[0],
         epilog=_EXIT_CODES,
     )
-    sub = top.add_subparsers(dest="command", metavar="{run,explain,trace,doctor,faults}")
+    sub = top.add_subparsers(dest="command", metavar="{run,audit,explain,trace,doctor,faults}")
 
     trace = sub.add_parser(
         "trace",
@@ -187,6 +194,52 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("target", nargs="?", metavar="SCRIPT", help="the Python script to run")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the program's own arguments")
+
+    audit = sub.add_parser(
+        "audit",
+        help="run a model at several batch sizes and modes: the layers whose shapes depend on the batch",
+        description="Build the model the factory returns, run it at each batch size in each mode with the "
+        "same weights, record every layer call and fit each dim as a constant or k*B. Prints each layer's "
+        "inferred signature and the findings: branches-on-batch, batch-not-preserved, static-shape-lie, "
+        "mode-disagreement, crash (diagnostics/audit.py says what each means).",
+        epilog="exit codes: 0 no findings; 3 findings; 2 nothing recorded; 1 usage or internal error. "
+        "JSON schema: the docstring of diagnostics/cli.py.",
+    )
+    audit.add_argument(
+        "target",
+        metavar="TARGET",
+        help="path/to/file.py:factory or package.module:factory; the factory returns a Keras model (inputs "
+        "synthesised from model.inputs) or (model_or_callable, make_inputs) with make_inputs(batch)",
+    )
+    audit.add_argument(
+        "--batch",
+        default=",".join(map(str, (1, 2, 3, 8, 17, 32))),
+        help="batch sizes, comma-separated (default: 1,2,3,8,17,32: 1, primes, a power of two above 30)",
+    )
+    audit.add_argument(
+        "--mode",
+        default="eager,graph",
+        help="modes, comma-separated, among eager (always), graph, xla (default: eager,graph)",
+    )
+    audit.add_argument(
+        "--dim",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="name a constant in the inferred signatures, e.g. --dim N=64 (repeatable)",
+    )
+    audit.add_argument(
+        "--write-contracts",
+        metavar="FILE",
+        default=None,
+        help="write the inferred signatures as a Python module for contracts.apply_layer_contracts",
+    )
+    audit.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text or json (schema in diagnostics/cli.py)",
+    )
 
     explain = sub.add_parser(
         "explain",
@@ -390,9 +443,32 @@ def _write_atomically(path: str, text: str) -> None:
         raise
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from .audit import audit_target, contracts_module
+    from .presets import parse_dims
+
+    try:
+        batches = [int(b) for b in args.batch.split(",") if b.strip()]
+    except ValueError:
+        raise ValueError(f"--batch takes positive integers separated by commas, got {args.batch!r}") from None
+    if not batches or min(batches) < 1:
+        raise ValueError(f"--batch takes positive integers separated by commas, got {args.batch!r}")
+    modes = [m.strip() for m in args.mode.split(",") if m.strip()]
+    if "eager" not in modes:
+        modes.insert(0, "eager")
+    result = audit_target(args.target, batches=batches, modes=modes, dims=parse_dims(args.dim))
+    if args.write_contracts:
+        _write_atomically(args.write_contracts, contracts_module(result))
+    code = EXIT_NOTHING if not result.sites else EXIT_VIOLATION if result.findings else EXIT_OK
+    _emit(args, {**result.to_dict(), "exit_code": code}, render.audit_document(result))
+    return code
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(args)
+    if args.command == "audit":
+        return _audit(args)
     if args.command == "explain":
         from .explain import explain
 

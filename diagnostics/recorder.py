@@ -255,8 +255,17 @@ class Recorder:
     _lock = threading.Lock()
     _active: Recorder | None = None  # at most one at a time: the patches are process-wide
 
-    def __init__(self, *, compute_output_shapes: bool = True, run_shapes: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        compute_output_shapes: bool = True,
+        run_shapes: bool = True,
+        on_layer_call: Callable[[Any, tuple[Any, ...], dict[str, Any], Any, LayerCall], None] | None = None,
+        created: weakref.WeakKeyDictionary[Any, str | None] | None = None,
+    ) -> None:
         self.compute_output_shapes = compute_output_shapes
+        # called after every layer or loss call with (layer, args, kwargs, output or None, its record)
+        self.on_layer_call = on_layer_call
         self.run_shapes = run_shapes  # graph mode: record the concrete shapes each time the graph runs
         self._table: Any = None
         self._watched: list[LayerCall] = []
@@ -268,7 +277,10 @@ class Recorder:
         self.dropped = 0  # distinct calls beyond MAX_DISTINCT, counted only
         self.checks: list[Any] = []  # contracts.CheckEvent
         self._seq = 0
-        self._created: weakref.WeakKeyDictionary[Any, str | None] = weakref.WeakKeyDictionary()
+        # layer -> where it was created; shared between recorders when given (a model built under one)
+        self._created: weakref.WeakKeyDictionary[Any, str | None] = (
+            weakref.WeakKeyDictionary() if created is None else created
+        )
         self._local = threading.local()
         self._undo: list[Callable[[], None]] = []
 
@@ -399,6 +411,8 @@ class Recorder:
             call.error = _error_text(e)
             self._fail(call, depth)
             self._keep(call, id(layer), layer, args)
+            if self.on_layer_call is not None:
+                self.on_layer_call(layer, args, kwargs, None, call)
             raise
         stack.pop()
         self._returned(depth)
@@ -406,6 +420,8 @@ class Recorder:
         if mode == "graph":
             call.scope = _scope(out, layer.name)
         kept = self._keep(call, id(layer), layer, args)
+        if self.on_layer_call is not None:
+            self.on_layer_call(layer, args, kwargs, out, kept or call)
         if mode == "graph" and kept is not None and self._table is not None:
             out = self._watch(kept, leaves, out)
         return out

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from .incident import INCIDENT, INCIDENT_DOC
 
 if TYPE_CHECKING:  # the records only; explain and faults output must not import TensorFlow
+    from .audit import AuditResult
     from .doctor import Finding
     from .explain import Explanation
     from .faults import Fault
@@ -177,6 +178,50 @@ def trace_document(result: TraceResult, *, verbose: bool = False) -> Document:
                 "green",
             )
         )
+    return doc
+
+
+# Audit
+
+
+def _short(place: str | None) -> str:
+    if not place:
+        return "?"
+    import os
+
+    path, _, line = place.rpartition(":")
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        rel = path
+    return f"{rel if not rel.startswith('..') else path}:{line}"
+
+
+def audit_document(result: AuditResult) -> Document:
+    dims = " ".join(f"{k}={v}" for k, v in result.dims.items())
+    doc: Document = [
+        Line(
+            f"audit {result.target}  batch sizes {', '.join(map(str, result.batches))}  "
+            f"modes {', '.join(result.modes)}" + (f"  dims {dims}" if dims else "")
+        ),
+        Line(""),
+    ]
+    table = Table(("layer", "class", "inferred signature", "source"), wrap=(2,))
+    flagged = {f.layer for f in result.findings}
+    for row, site in enumerate(result.sites):
+        table.rows.append((site.key, site.cls, site.signature(), _short(site.where)))
+        if site.key in flagged:
+            table.styles[(row, 0)] = "bold red"
+    doc += [table, Line("")]
+    if not result.findings:
+        doc.append(
+            Line(f"no findings: {len(result.sites)} layer call sites follow one formula of B each", "green")
+        )
+        return doc
+    doc.append(Line(f"{len(result.findings)} finding(s):", "bold red"))
+    for f in result.findings:
+        doc.append(Line(f"  {f.kind}  layer '{f.layer}' ({f.cls}) at {_short(f.where)}", "bold"))
+        doc.append(Line(f"      {f.detail}"))
     return doc
 
 

@@ -265,7 +265,7 @@ def test_a_users_own_package_called_ptycho_is_the_one_imported():
 def test_run_explain_and_the_recorder_import_nothing_of_our_stack():
     code = (
         "import sys; import diagnostics.cli, diagnostics.run, diagnostics.explain, diagnostics.recorder, "
-        "diagnostics.numbers, diagnostics.presets, diagnostics.render; "
+        "diagnostics.numbers, diagnostics.presets, diagnostics.render, diagnostics.audit; "
         "print(sorted(m for m in sys.modules if m == 'ptycho' or m.startswith('ptycho.')))"
     )
     result = subprocess.run(
