@@ -16,6 +16,7 @@ hand-written ones, in eager, graph and XLA modes, with the same messages (the fu
 from __future__ import annotations
 
 import functools
+import inspect
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -47,9 +48,22 @@ def _tensors(structure: Any) -> list[Any]:
     return [x for x in keras.tree.flatten(structure) if hasattr(x, "shape") and hasattr(x, "dtype")]
 
 
+def _argument_names(layer: Any, count: int) -> list[str]:
+    """The names ``call`` gives its first ``count`` tensor arguments when it has that many plain
+    positional parameters (``patches, offsets``), else ``input0, input1, ...``."""
+    try:
+        parameters = list(inspect.signature(type(layer).call).parameters.values())[1:]
+    except (TypeError, ValueError):
+        parameters = []
+    plain = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(plain) >= count and plain[:count] != ["run"] * count and "run" not in plain[:count]:
+        return plain[:count]
+    return [f"input{i}" for i in range(count)]
+
+
 def _boundary(layer: Any, inputs: list[str], outputs: list[str]) -> Callable[..., Any]:
     """A contracted function ``(x0, ..., run) -> outputs``: its arguments and return carry the specs."""
-    names = [f"x{i}" for i in range(len(inputs))]
+    names = _argument_names(layer, len(inputs))
 
     def body(*args: Any) -> Any:
         out = args[-1]()
@@ -68,6 +82,14 @@ def _boundary(layer: Any, inputs: list[str], outputs: list[str]) -> Callable[...
     boundary.__annotations__ = annotations
     boundary.__qualname__ = boundary.__name__ = f"{type(layer).__name__}[{layer.name}].call"
     boundary.__module__ = type(layer).__module__
+    code = getattr(type(layer).call, "__code__", None)
+    if code is not None:  # messages point at the layer's own call, not at generated code
+        boundary.__code__ = boundary.__code__.replace(
+            co_filename=code.co_filename, co_firstlineno=code.co_firstlineno
+        )
+    # AutoGraph would read the source at that file and line, the layer's call, not this function's;
+    # Keras does not convert a layer's call either, so nothing inside changes.
+    boundary = tf.autograph.experimental.do_not_convert(boundary)
     checked: Callable[..., Any] = contract(boundary)
     return checked
 

@@ -37,7 +37,6 @@ import importlib
 import importlib.util
 import math
 import os
-import re
 import sys
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -46,8 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from .numbers import PATTERNS, shape_text
-from .recorder import LayerCall, Recorder, TensorInfo, tensors_of
+from .numbers import shape_text
+from .recorder import LayerCall, Recorder, TensorInfo, error_line, tensors_of
 
 DEFAULT_BATCHES = (1, 2, 3, 8, 17, 32)  # 1, primes, and a power of two above 30
 MODES = ("eager", "graph", "xla")
@@ -218,6 +217,10 @@ class _Collector:
         key = name if k == 0 else f"{name}#{k}"
         self.calls.append((key, layer, args, kwargs, out, call))
 
+    def restart(self) -> None:
+        """A new model call begins: count each layer's calls from the first again."""
+        self._seen.clear()
+
     def descendants(self) -> dict[str, set[str]]:
         """Site -> the sites called inside it (post-order: the deeper calls just before it)."""
         out: dict[str, set[str]] = {}
@@ -236,20 +239,6 @@ class _Collector:
             if i == 0 or self.calls[i - 1][-1].depth <= call.depth:
                 out.add(key)
         return out
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _error_line(exc: BaseException) -> str:
-    """``Type: the first line that says what went wrong`` (Keras wraps it in call details)."""
-    lines = [_ANSI.sub("", line).strip() for line in str(exc).splitlines()]
-    skip = ("Exception encountered when calling", "Arguments received by", "•", "Call arguments received")
-    said = [line for line in lines if line and not line.startswith(skip)]
-    about_shapes = [
-        line for line in said if any(p.search(line) for p, _ in PATTERNS) or "shape" in line.lower()
-    ]
-    return f"{type(exc).__name__}: {(about_shapes or said or [''])[0]}"
 
 
 def _invoke(model: Any, inputs: Any) -> Any:
@@ -305,6 +294,7 @@ class _Audit:
         self._graph_fn: Any = None
         self._traced: dict[str, LayerCall] = {}  # site key -> its graph-mode record (the latest trace)
         self.xla_differences: dict[str, tuple[int, str]] = {}  # site key -> (batch, why)
+        self.thresholds: dict[tuple[str, int, int], int] = {}  # (site, output, axis) -> batch size
 
     def site(self, key: str, call: LayerCall) -> Site:
         site = self.sites.get(key)
@@ -322,7 +312,7 @@ class _Audit:
                 _invoke(self.model, self.make_inputs(batch))
                 error = None
             except Exception as e:
-                error = _error_line(e)
+                error = error_line(e)
         for key, _layer, _args, _kwargs, _out, call in collector.calls:
             observed[key] = Observation(
                 batch, "eager", call.inputs, call.outputs, call.declared_outputs, None, call.error
@@ -337,6 +327,19 @@ class _Audit:
             if error and not any(c[-1].error for c in collector.calls):
                 self._model_crash(batch, "eager", error)
         return observed
+
+    def find_thresholds(self) -> None:
+        """For every output dim whose formula changes with B: the batch size it changes at."""
+        for site in self.sites.values():
+            eager = [o for o in site.observations if o.mode == "eager" and o.error is None]
+            for i in range(min((len(o.outputs) for o in eager), default=0)):
+                for axis, points in _dims_points(eager, "outputs", i).items():
+                    groups = regimes(points)
+                    if len(groups) > 1:
+                        (low, f_low), (high, _) = groups[0], groups[1]
+                        self.thresholds[(site.key, i, axis)] = self.threshold(
+                            site.key, i, axis, low[-1], high[0], f_low
+                        )
 
     def threshold(self, key: str, index: int, axis: int, low: int, high: int, formula: str | None) -> int:
         """The smallest batch in (low, high] at which output ``index`` axis ``axis`` stops following
@@ -382,10 +385,11 @@ class _Audit:
             fn = tf.function(lambda x: _invoke(self.model, x), input_signature=[signature])
             for batch in batches:
                 error = None
+                collector.restart()  # occurrences count within one model call
                 try:
                     fn(self.make_inputs(batch))
                 except Exception as e:
-                    error = _error_line(e)
+                    error = error_line(e)
                 recorder.read_run_shapes()
                 traced = {key: call for key, _l, _a, _k, _o, call in collector.calls if call.mode == "graph"}
                 for key, call in traced.items():
@@ -561,8 +565,8 @@ def findings_for(site: Site, audit: _Audit | None = None) -> list[Finding]:
         for axis, points in sorted(axes.items()):
             groups = regimes(points)
             if len(groups) > 1 and not inherited:
-                (low, f_low), (high, f_high) = groups[0], groups[1]
-                threshold = audit.threshold(site.key, i, axis, low[-1], high[0], f_low) if audit else high[0]
+                (_, f_low), (high, f_high) = groups[0], groups[1]
+                threshold = audit.thresholds.get((site.key, i, axis), high[0]) if audit else high[0]
                 sizes = ", ".join(f"{b}->{points[b]}" for b in sorted(points))
                 add(
                     "branches-on-batch",
@@ -689,6 +693,7 @@ def audit(
     run = _Audit(model, make_inputs, modes, weakref.WeakKeyDictionary() if created is None else created)
     for b in result.batches:
         run.eager(b)
+    run.find_thresholds()  # before graph mode traces anything the eager runs could reuse
     if "graph" in modes:
         run.graph(result.batches)
     if "xla" in modes:

@@ -244,9 +244,19 @@ def _scope(out: Any, name: str) -> str | None:
     return None
 
 
-def _error_text(exc: BaseException) -> str:
-    first = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {first[-1] if first else ''}"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_WRAPPING = ("Exception encountered when calling", "Arguments received by", "•", "Call arguments received")
+
+
+def error_line(exc: BaseException) -> str:
+    """``Type: the line that says what went wrong``: Keras wraps it in call details and bold codes;
+    a line about shapes is preferred, then the first line that is not wrapping."""
+    from .numbers import PATTERNS
+
+    lines = [_ANSI.sub("", line).strip() for line in str(exc).splitlines()]
+    said = [line for line in lines if line and not line.startswith(_WRAPPING)]
+    about = [line for line in said if "shape" in line.lower() or any(p.search(line) for p, _ in PATTERNS)]
+    return f"{type(exc).__name__}: {(about or said or [''])[0]}"
 
 
 class Recorder:
@@ -408,7 +418,7 @@ class Recorder:
             out = original(layer, *args, **kwargs)
         except BaseException as e:
             stack.pop()
-            call.error = _error_text(e)
+            call.error = error_line(e)
             self._fail(call, depth)
             self._keep(call, id(layer), layer, args)
             if self.on_layer_call is not None:
@@ -494,10 +504,12 @@ class Recorder:
             info = tensor_info(x)
             return x if info is None or info.shape is None else info.shape
 
+        # one shape (structure) per positional argument, as Keras passes them to compute_output_shape
+        shapes = [keras.tree.map_structure(shape_of, a) for a in args if tensors_of(a)]
         try:
-            declared = layer.compute_output_shape(keras.tree.map_structure(shape_of, args[0]))
+            declared = layer.compute_output_shape(*shapes)
         except Exception as e:
-            return None, _error_text(e)
+            return None, error_line(e)
         if isinstance(declared, tuple) and all(d is None or isinstance(d, int) for d in declared):
             declared = [declared]
         try:
@@ -577,7 +589,7 @@ class Recorder:
             out = original(function, *args, **kwargs)
         except BaseException as e:
             stack.pop()
-            call.error = _error_text(e)
+            call.error = error_line(e)
             call.tracing_count = function.experimental_get_tracing_count()
             call.traced = call.tracing_count != before
             self._fail(call, depth)

@@ -252,3 +252,25 @@ def test_contracts_inferred_on_the_clean_pinn_refuse_the_batch_merge_in_every_mo
                 with contracts.raising_contract_errors():
                     run()
             assert "ReassemblePatchesLayer[reassemble].call" in str(caught.value), (mode, str(caught.value))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("fault", "layer", "kind"),
+    [
+        ("batch-merge-static", "reassemble", "branches-on-batch"),
+        ("flat-offsets", "reassemble", "crash"),
+        ("modulo-broadcast", "reassemble", "crash"),
+        ("output-shape-passthrough", "extract", "static-shape-lie"),
+    ],
+)
+def test_each_fault_of_the_catalogue_is_found_at_the_layer_trace_names(fault, layer, kind, monkeypatch):
+    """trace names ReassemblePatchesLayer.call for the first three (translate inside it for
+    modulo-broadcast) and ExtractPatchesPositionLayer for the last; sign-flip changes values between
+    the two translation backends, which an audit of one model does not compare."""
+    from diagnostics.faults import FAULTS
+
+    monkeypatch.setenv("PTYCHO_CONTRACTS", "off")
+    with FAULTS[fault].patch():
+        result = audit(pinn(), pinn_inputs, batches=(2, 8, 17))
+    assert (kind, layer) in kinds(result), [(f.kind, f.layer, f.detail) for f in result.findings]
