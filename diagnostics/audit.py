@@ -11,7 +11,9 @@ model once (one set of weights for every run) and:
   layer's traced static shapes and, through the recorder's run-time table, the concrete shapes
   each run had;
 - **xla**: calls each leaf layer (one that calls no other layer) alone under ``jit_compile=True``
-  on the inputs it had in eager mode, and compares shapes, dtypes and values with eager.
+  on the inputs it had in eager mode, and compares shapes, dtypes and values with eager;
+- **fit**: one training step per batch size through Keras' ``fit`` (learning rate 0, so the
+  weights stay; the model is compiled for it), recording each layer's run-time shapes in the step.
 
 Every dim of every tensor is then fitted, across batch sizes, as a constant or ``k*B``; a site's
 inferred signature reads like jaxtyping (``B 64 64 4 -> B*4 64 64 1``). Findings, each naming the
@@ -23,8 +25,9 @@ layer, its class and source line (``KINDS``):
   ``k*B`` at some batch size (merged, dropped or constant);
 - ``static-shape-lie``: ``compute_output_shape``, or the static shape traced in graph mode, gives a
   dim the layer does not return (which dim, both values);
-- ``mode-disagreement``: graph or XLA gives another shape, dtype, or values beyond ``RTOL`` of the
-  eager ones, for the same weights and inputs;
+- ``mode-disagreement``: graph, XLA or fit gives another shape or dtype than eager at a layer, or
+  values beyond ``RTOL`` of the eager ones (per leaf layer under XLA; the model's outputs in graph
+  mode), for the same weights and inputs;
 - ``crash``: a call raised at some batch size or mode.
 
 Only the origin is reported: a site whose inputs already vary in the way its outputs do inherits
@@ -49,7 +52,7 @@ from .numbers import shape_text
 from .recorder import LayerCall, Recorder, TensorInfo, error_line, tensors_of
 
 DEFAULT_BATCHES = (1, 2, 3, 8, 17, 32)  # 1, primes, and a power of two above 30
-MODES = ("eager", "graph", "xla")
+MODES = ("eager", "graph", "xla", "fit")
 RTOL = 1e-4  # values agree when max |a - b| <= RTOL * max |eager| + ATOL
 ATOL = 1e-6
 KINDS = ("branches-on-batch", "batch-not-preserved", "static-shape-lie", "mode-disagreement", "crash")
@@ -295,6 +298,9 @@ class _Audit:
         self._traced: dict[str, LayerCall] = {}  # site key -> its graph-mode record (the latest trace)
         self.xla_differences: dict[str, tuple[int, str]] = {}  # site key -> (batch, why)
         self.thresholds: dict[tuple[str, int, int], int] = {}  # (site, output, axis) -> batch size
+        self.eager_outputs: dict[int, Any] = {}  # batch -> the model's eager output
+        self._fit_traced: dict[str, LayerCall] = {}  # site key -> its record in the traced train step
+        self.model_differences: dict[str, tuple[int, str]] = {}  # mode -> (batch, why): whole-model values
 
     def site(self, key: str, call: LayerCall) -> Site:
         site = self.sites.get(key)
@@ -309,10 +315,12 @@ class _Audit:
         observed: dict[str, Observation] = {}
         with Recorder(on_layer_call=collector, run_shapes=False, created=self.created):
             try:
-                _invoke(self.model, self.make_inputs(batch))
+                out = _invoke(self.model, self.make_inputs(batch))
                 error = None
             except Exception as e:
-                error = error_line(e)
+                out, error = None, error_line(e)
+        if keep and out is not None:
+            self.eager_outputs[batch] = out
         for key, _layer, _args, _kwargs, _out, call in collector.calls:
             observed[key] = Observation(
                 batch, "eager", call.inputs, call.outputs, call.declared_outputs, None, call.error
@@ -387,7 +395,11 @@ class _Audit:
                 error = None
                 collector.restart()  # occurrences count within one model call
                 try:
-                    fn(self.make_inputs(batch))
+                    got = fn(self.make_inputs(batch))
+                    if batch in self.eager_outputs:
+                        why = _differs(_values(self.eager_outputs[batch]), _values(got))
+                        if why is not None:
+                            self.model_differences.setdefault("graph", (batch, why))
                 except Exception as e:
                     error = error_line(e)
                 recorder.read_run_shapes()
@@ -408,6 +420,56 @@ class _Audit:
                     call.run_inputs = call.run_outputs = None
                 if error and not any(c[-1].error for c in collector.calls):
                     self._model_crash(batch, "graph", error)
+
+    def fit(self, batches: Sequence[int]) -> None:
+        """One training step per batch size through Keras' ``fit`` (its own traced train function),
+        with a learning rate of 0 so the weights stay those of every other mode; the recorder's
+        run-time table gives each layer's concrete shapes in the step."""
+        import keras
+        import tensorflow as tf
+
+        if not isinstance(self.model, keras.Model):
+            raise ValueError("--mode fit needs a Keras model (the factory returned another callable)")
+
+        def no_loss(y_true: Any, y_pred: Any) -> Any:
+            return tf.reduce_mean(tf.abs(y_pred)) * 0.0  # a loss of any output dtype, zero
+
+        self.model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss=no_loss)
+        collector = _Collector(self.names)
+        with Recorder(on_layer_call=collector, created=self.created) as recorder:
+            for batch in batches:
+                if batch not in self.eager_outputs:
+                    continue  # the model did not run eagerly at this size: nothing to fit to
+                collector.restart()
+                error = None
+                targets = keras.tree.map_structure(np.asarray, self.eager_outputs[batch])
+                try:
+                    self.model.fit(
+                        self.make_inputs(batch), targets, batch_size=batch, epochs=1, verbose=0, shuffle=False
+                    )
+                except Exception as e:
+                    error = error_line(e)
+                recorder.read_run_shapes()
+                traced: dict[str, LayerCall] = {}
+                for key, _l, _a, _k, _o, call in collector.calls:
+                    if call.mode == "graph" and call.kind == "layer":
+                        traced[key] = call
+                self._fit_traced.update(traced)
+                for key, call in self._fit_traced.items():
+                    if call.run_inputs is None and call.error is None:
+                        continue
+                    self.site(key, call).observations.append(
+                        Observation(
+                            batch,
+                            "fit",
+                            list(call.run_inputs or []),
+                            list(call.run_outputs or []),
+                            error=call.error,
+                        )
+                    )
+                    call.run_inputs = call.run_outputs = None
+                if error and not any(c[-1].error for c in collector.calls):
+                    self._model_crash(batch, "fit", error)
 
     def xla(self, batch: int) -> None:
         import tensorflow as tf
@@ -607,7 +669,7 @@ def findings_for(site: Site, audit: _Audit | None = None) -> list[Finding]:
             break
     eager_by_batch = {o.batch: o for o in eager}
     for obs in site.observations:
-        if obs.mode not in ("graph", "xla") or obs.error:
+        if obs.mode not in ("graph", "xla", "fit") or obs.error:
             continue
         ref = eager_by_batch.get(obs.batch)
         if obs.mode == "graph" and obs.static_outputs:
@@ -658,6 +720,11 @@ def findings_for(site: Site, audit: _Audit | None = None) -> list[Finding]:
                         obs.batch,
                         "graph",
                     )
+    if audit is not None and site.is_model:
+        for mode, (batch, why) in audit.model_differences.items():
+            add(
+                "mode-disagreement", f"the model's values in {mode} mode at batch {batch}: {why}", batch, mode
+            )
     if audit is not None and site.key in audit.xla_differences:
         batch, why = audit.xla_differences[site.key]
         if not any(f.kind == "mode-disagreement" and f.mode == "xla" for f in out):
@@ -699,6 +766,8 @@ def audit(
     if "xla" in modes:
         for b in result.batches:
             run.xla(b)
+    if "fit" in modes:
+        run.fit(result.batches)
     found: dict[str, list[Finding]] = {}
     model_key = run.names.get(id(model))
     for site in run.sites.values():

@@ -219,7 +219,7 @@ def parser() -> argparse.ArgumentParser:
     audit.add_argument(
         "--mode",
         default="eager,graph",
-        help="modes, comma-separated, among eager (always), graph, xla (default: eager,graph)",
+        help="modes, comma-separated, among eager (always), graph, xla, fit (default: eager,graph)",
     )
     audit.add_argument(
         "--dim",

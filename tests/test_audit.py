@@ -63,6 +63,16 @@ def test_a_layer_that_returns_another_dtype_in_graph_mode_is_a_mode_disagreement
     assert "float32 in eager mode and (1, 16) float16 in graph mode" in result.findings[0].detail
 
 
+def test_the_fit_mode_sees_the_graph_only_dtype_in_the_training_step_too():
+    result = audit_target(target("half_in_graph"), modes=("eager", "graph", "fit"), batches=(1, 4))
+    assert {(f.kind, f.layer, f.mode) for f in result.findings} == {
+        ("mode-disagreement", "half", "graph"),
+        ("mode-disagreement", "half", "fit"),
+    }
+    clean = audit_target(target("small_unet"), modes=("eager", "fit"), batches=(1, 4))
+    assert clean.findings == [] and {o.mode for s in clean.sites for o in s.observations} == {"eager", "fit"}
+
+
 @pytest.mark.parametrize("factory", ["small_unet", "mobilenet", "clean_context"])
 def test_no_findings_on_clean_models(factory):
     result = audit_target(target(factory))
