@@ -277,12 +277,11 @@ def test_run_explain_and_the_recorder_import_nothing_of_our_stack():
 # explain for anyone's message
 
 
-def test_explain_factorises_over_dims_given_by_name(capsys):
-    from diagnostics.cli import main
-
+def test_explain_factorises_over_dims_given_by_name():
     message = "Incompatible shapes: [32,10] vs. [32,1]"
-    assert main(["explain", message, "--dim", "batch=32", "--dim", "classes=10", "--format", "json"]) == 0
-    data = json.loads(capsys.readouterr().out)
+    result = cli("explain", message, "--dim", "batch=32", "--dim", "classes=10", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
     assert data["preset"] == "generic" and data["hypotheses"] == []
     assert [f["text"] for f in data["factorisations"]["32"]] == ["32 = (batch=32)"]
     assert [f["text"] for f in data["factorisations"]["10"]] == ["10 = (classes=10)"]
