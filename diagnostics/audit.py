@@ -404,22 +404,27 @@ class _Audit:
                     error = error_line(e)
                 recorder.read_run_shapes()
                 traced = {key: call for key, _l, _a, _k, _o, call in collector.calls if call.mode == "graph"}
-                for key, call in traced.items():
-                    if call.run_inputs is None and call.error is None:
-                        continue  # did not run (the run stopped before it)
-                    self.site(key, call).observations.append(
-                        Observation(
-                            batch,
-                            "graph",
-                            list(call.run_inputs or []),
-                            list(call.run_outputs or []),
-                            static_outputs=call.outputs,
-                            error=call.error,
-                        )
-                    )
-                    call.run_inputs = call.run_outputs = None
+                self._observe_runs(traced, batch, "graph")
                 if error and not any(c[-1].error for c in collector.calls):
                     self._model_crash(batch, "graph", error)
+
+    def _observe_runs(self, traced: dict[str, LayerCall], batch: int, mode: str) -> None:
+        """One observation per traced layer call that ran: the run-time shapes the graph had (then
+        cleared, so the next batch size's run cannot be mistaken for this one's)."""
+        for key, call in traced.items():
+            if call.run_inputs is None and call.error is None:
+                continue  # did not run (the run stopped before it)
+            self.site(key, call).observations.append(
+                Observation(
+                    batch,
+                    mode,
+                    list(call.run_inputs or []),
+                    list(call.run_outputs or []),
+                    static_outputs=call.outputs if mode == "graph" else None,
+                    error=call.error,
+                )
+            )
+            call.run_inputs = call.run_outputs = None
 
     def fit(self, batches: Sequence[int]) -> None:
         """One training step per batch size through Keras' ``fit`` (its own traced train function),
@@ -455,19 +460,7 @@ class _Audit:
                     if call.mode == "graph" and call.kind == "layer":
                         traced[key] = call
                 self._fit_traced.update(traced)
-                for key, call in self._fit_traced.items():
-                    if call.run_inputs is None and call.error is None:
-                        continue
-                    self.site(key, call).observations.append(
-                        Observation(
-                            batch,
-                            "fit",
-                            list(call.run_inputs or []),
-                            list(call.run_outputs or []),
-                            error=call.error,
-                        )
-                    )
-                    call.run_inputs = call.run_outputs = None
+                self._observe_runs(self._fit_traced, batch, "fit")
                 if error and not any(c[-1].error for c in collector.calls):
                     self._model_crash(batch, "fit", error)
 

@@ -85,21 +85,28 @@ explained; 3 a contract violation, a broken invariant, or (run) a shape error lo
 exits with the program's own code. JSON schemas: the docstring of diagnostics/cli.py."""
 
 
-def _config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--N", type=int, default=64, help="patch side in pixels (default: 64)")
+def _config_args(p: argparse.ArgumentParser, *, preset: bool = False) -> None:
+    """The stack's configuration flags; with ``preset`` (explain) they default to None, so that
+    giving any of them is what selects the ptycho preset."""
+    said = "ptycho preset: " if preset else ""
+
+    def default(value: Any) -> Any:
+        return None if preset else value
+
+    p.add_argument("--N", type=int, default=default(64), help=f"{said}patch side in pixels (default: 64)")
     p.add_argument(
         "--gridsize",
         type=int,
-        default=2,
-        choices=(1, 2, 3),
-        help="patches per group side, C = g*g (default: 2)",
+        default=default(2),
+        choices=None if preset else (1, 2, 3),
+        help=f"{said}patches per group side, C = g*g (default: 2)",
     )
-    p.add_argument("--batch", type=int, default=32, help="groups per batch, B (default: 32)")
+    p.add_argument("--batch", type=int, default=default(32), help=f"{said}groups per batch, B (default: 32)")
     p.add_argument(
         "--max-offset",
         type=float,
-        default=7.0,
-        help="largest offset in pixels the canvas holds; sets M = N + 2*ceil(max-offset) (default: 7)",
+        default=default(7.0),
+        help=f"{said}largest offset in pixels the canvas holds; sets M = N + 2*ceil(max-offset) (default: 7)",
     )
     p.add_argument(
         "--format",
@@ -270,30 +277,7 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="ptycho: the stack's dims from --N --gridsize --batch --max-offset; the incident's hypotheses",
     )
-    explain.add_argument(
-        "--N", type=int, default=None, help="ptycho preset: patch side in pixels (default: 64)"
-    )
-    explain.add_argument(
-        "--gridsize",
-        type=int,
-        default=None,
-        help="ptycho preset: patches per group side, C = g*g (default: 2)",
-    )
-    explain.add_argument(
-        "--batch", type=int, default=None, help="ptycho preset: groups per batch, B (default: 32)"
-    )
-    explain.add_argument(
-        "--max-offset",
-        type=float,
-        default=None,
-        help="ptycho preset: largest offset in pixels; M = N + 2*ceil(max-offset) (default: 7)",
-    )
-    explain.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text or json (schema in diagnostics/cli.py)",
-    )
+    _config_args(explain, preset=True)
 
     doctor = sub.add_parser(
         "doctor",
