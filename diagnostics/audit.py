@@ -28,7 +28,10 @@ layer, its class and source line (``KINDS``):
 - ``mode-disagreement``: graph, XLA or fit gives another shape or dtype than eager at a layer, or
   values beyond ``RTOL`` of the eager ones (per leaf layer under XLA; the model's outputs in graph
   mode), for the same weights and inputs;
-- ``crash``: a call raised at some batch size or mode.
+- ``crash``: a call raised at some batch size or mode;
+- ``reference-disagreement`` (with ``reference=``, ``--reference TARGET``): a second model of the same
+  architecture (another implementation, another backend), given the audited model's weights, returns
+  other values at this layer, on inputs that still agree.
 
 Only the origin is reported: a site whose inputs already vary in the way its outputs do inherits
 the change and is not a finding. Nothing here imports the ``ptycho`` stack.
@@ -55,7 +58,14 @@ DEFAULT_BATCHES = (1, 2, 3, 8, 17, 32)  # 1, primes, and a power of two above 30
 MODES = ("eager", "graph", "xla", "fit")
 RTOL = 1e-4  # values agree when max |a - b| <= RTOL * max |eager| + ATOL
 ATOL = 1e-6
-KINDS = ("branches-on-batch", "batch-not-preserved", "static-shape-lie", "mode-disagreement", "crash")
+KINDS = (
+    "branches-on-batch",
+    "batch-not-preserved",
+    "static-shape-lie",
+    "mode-disagreement",
+    "crash",
+    "reference-disagreement",
+)
 
 
 @dataclass
@@ -301,6 +311,7 @@ class _Audit:
         self.eager_outputs: dict[int, Any] = {}  # batch -> the model's eager output
         self._fit_traced: dict[str, LayerCall] = {}  # site key -> its record in the traced train step
         self.model_differences: dict[str, tuple[int, str]] = {}  # mode -> (batch, why): whole-model values
+        self.reference_differences: dict[str, tuple[int, str]] = {}  # site key -> (batch, why)
 
     def site(self, key: str, call: LayerCall) -> Site:
         site = self.sites.get(key)
@@ -425,6 +436,32 @@ class _Audit:
                 )
             )
             call.run_inputs = call.run_outputs = None
+
+    def compare(self, reference: Any, batch: int) -> None:
+        """Run ``reference`` (same architecture, same weights) eagerly on this batch's inputs and
+        compare each leaf layer call with the model's, in call order: values that differ on inputs
+        that agree are this layer's own (kept per site: the first batch it shows at)."""
+        collector = _Collector({})
+        with Recorder(on_layer_call=collector, run_shapes=False):
+            try:
+                _invoke(reference, self.make_inputs(batch))
+            except Exception as e:
+                raise ValueError(f"the reference model failed at batch {batch}: {error_line(e)}") from None
+        mine = self.eager_calls.get(batch, [])
+        theirs = collector.calls
+        if [type(c[1]).__name__ for c in mine] != [type(c[1]).__name__ for c in theirs]:
+            raise ValueError(
+                "the reference model calls other layers, or in another order, than the audited one: "
+                "it must have the same architecture"
+            )
+        for (key, _l, args, kwargs, out, _call), (_, _rl, r_args, r_kwargs, r_out, _rc) in zip(mine, theirs):
+            if key not in self.leaves or out is None or r_out is None or key in self.reference_differences:
+                continue
+            if _differs(_values((args, kwargs)), _values((r_args, r_kwargs))) is not None:
+                continue  # inherited: the inputs already differ
+            why = _differs(_values(out), _values(r_out))
+            if why is not None:
+                self.reference_differences[key] = (batch, why)
 
     def fit(self, batches: Sequence[int]) -> None:
         """One training step per batch size through Keras' ``fit`` (its own traced train function),
@@ -718,6 +755,9 @@ def findings_for(site: Site, audit: _Audit | None = None) -> list[Finding]:
             add(
                 "mode-disagreement", f"the model's values in {mode} mode at batch {batch}: {why}", batch, mode
             )
+    if audit is not None and site.key in audit.reference_differences:
+        batch, why = audit.reference_differences[site.key]
+        add("reference-disagreement", f"against the reference at batch {batch}: {why}", batch, "eager")
     if audit is not None and site.key in audit.xla_differences:
         batch, why = audit.xla_differences[site.key]
         if not any(f.kind == "mode-disagreement" and f.mode == "xla" for f in out):
@@ -726,6 +766,16 @@ def findings_for(site: Site, audit: _Audit | None = None) -> list[Finding]:
 
 
 # Entry
+
+
+def _share_weights(model: Any, reference: Any) -> None:
+    mine, theirs = model.get_weights(), reference.get_weights()
+    if [w.shape for w in mine] != [w.shape for w in theirs]:
+        raise ValueError(
+            f"the reference model's weights do not match the audited model's ({len(theirs)} arrays vs "
+            f"{len(mine)}, or other shapes): it must have the same architecture"
+        )
+    reference.set_weights(mine)
 
 
 def audit(
@@ -737,8 +787,11 @@ def audit(
     dims: dict[str, int] | None = None,
     target: str = "",
     created: weakref.WeakKeyDictionary[Any, str | None] | None = None,
+    reference: Any = None,
 ) -> AuditResult:
-    """Audit ``model`` (a Keras model, or any callable with ``make_inputs``) at ``batches`` in ``modes``."""
+    """Audit ``model`` (a Keras model, or any callable with ``make_inputs``) at ``batches`` in ``modes``;
+    with ``reference``, a model of the same architecture given ``model``'s weights, compare each layer's
+    values with it too."""
     for b in batches:
         if not isinstance(b, int) or b < 1:
             raise ValueError(f"batch sizes must be positive integers, got {b!r}")
@@ -751,8 +804,12 @@ def audit(
         make_inputs = synthesised_inputs(model)
     result = AuditResult(target, sorted(set(batches)), list(modes), dict(dims or {}))
     run = _Audit(model, make_inputs, modes, weakref.WeakKeyDictionary() if created is None else created)
+    if reference is not None:
+        _share_weights(model, reference)
     for b in result.batches:
         run.eager(b)
+        if reference is not None:
+            run.compare(reference, b)
     run.find_thresholds()  # before graph mode traces anything the eager runs could reuse
     if "graph" in modes:
         run.graph(result.batches)
@@ -776,12 +833,16 @@ def audit(
 
 
 def audit_target(target: str, **kwargs: Any) -> AuditResult:
-    """Load ``target`` (``file.py:factory`` or ``module:factory``) and audit what the factory returns."""
+    """Load ``target`` (``file.py:factory`` or ``module:factory``) and audit what the factory returns
+    (``reference`` may be a target string too)."""
     factory = load_target(target)
     created: weakref.WeakKeyDictionary[Any, str | None] = weakref.WeakKeyDictionary()
     with Recorder(run_shapes=False, created=created):  # to know where each layer was created
         made = factory()
     model, make_inputs = made if isinstance(made, tuple) and len(made) == 2 else (made, None)
+    if isinstance(kwargs.get("reference"), str):
+        other = load_target(kwargs["reference"])()
+        kwargs["reference"] = other[0] if isinstance(other, tuple) else other
     return audit(model, make_inputs, target=target, created=created, **kwargs)
 
 

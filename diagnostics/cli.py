@@ -55,7 +55,8 @@ audit
     "input_dtypes", "output_dtypes", "observations": [{"batch", "mode", "inputs", "outputs",
     "declared", "static_outputs", "error"}]}], "findings": [{"kind", "layer", "cls", "where",
     "detail", "batch", "mode"}], "error", "exit_code"}``; kinds: branches-on-batch,
-    batch-not-preserved, static-shape-lie, mode-disagreement, crash (diagnostics/audit.py)
+    batch-not-preserved, static-shape-lie, mode-disagreement, crash, reference-disagreement
+    (diagnostics/audit.py)
 explain
     ``{"message", "dims", "preset": "generic"|"ptycho", "numbers": [[label, int]], "shapes": [[label,
     [int|null]]], "factorisations": {"<int>": [{"number", "factors", "text"}]}, "tensors":
@@ -208,7 +209,8 @@ def parser() -> argparse.ArgumentParser:
         description="Build the model the factory returns, run it at each batch size in each mode with the "
         "same weights, record every layer call and fit each dim as a constant or k*B. Prints each layer's "
         "inferred signature and the findings: branches-on-batch, batch-not-preserved, static-shape-lie, "
-        "mode-disagreement, crash (diagnostics/audit.py says what each means).",
+        "mode-disagreement, crash, and with --reference reference-disagreement (diagnostics/audit.py says "
+        "what each means).",
         epilog="exit codes: 0 no findings; 3 findings; 2 nothing recorded; 1 usage or internal error. "
         "JSON schema: the docstring of diagnostics/cli.py.",
     )
@@ -234,6 +236,13 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="name a constant in the inferred signatures, e.g. --dim N=64 (repeatable)",
+    )
+    audit.add_argument(
+        "--reference",
+        metavar="TARGET",
+        default=None,
+        help="a second model of the same architecture (another implementation or backend): given the "
+        "audited model's weights, each layer's values are compared with it",
     )
     audit.add_argument(
         "--write-contracts",
@@ -440,7 +449,9 @@ def _audit(args: argparse.Namespace) -> int:
     modes = [m.strip() for m in args.mode.split(",") if m.strip()]
     if "eager" not in modes:
         modes.insert(0, "eager")
-    result = audit_target(args.target, batches=batches, modes=modes, dims=parse_dims(args.dim))
+    result = audit_target(
+        args.target, batches=batches, modes=modes, dims=parse_dims(args.dim), reference=args.reference
+    )
     if args.write_contracts:
         _write_atomically(args.write_contracts, contracts_module(result))
     code = EXIT_NOTHING if not result.sites else EXIT_VIOLATION if result.findings else EXIT_OK

@@ -73,6 +73,15 @@ def test_the_fit_mode_sees_the_graph_only_dtype_in_the_training_step_too():
     assert clean.findings == [] and {o.mode for s in clean.sites for o in s.observations} == {"eager", "fit"}
 
 
+def test_a_layer_that_disagrees_with_a_reference_implementation_is_found_at_its_origin():
+    result = audit_target(target("shifted"), reference=target("shifted_reference"), batches=(1, 4))
+    assert {(f.kind, f.layer) for f in result.findings} == {("reference-disagreement", "shift")}
+    same = audit_target(target("clean_context"), reference=target("clean_context"), batches=(1, 4))
+    assert same.findings == []
+    with pytest.raises(ValueError, match="same architecture"):
+        audit_target(target("clean_context"), reference=target("small_unet"), batches=(1,))
+
+
 @pytest.mark.parametrize("factory", ["small_unet", "mobilenet", "clean_context"])
 def test_no_findings_on_clean_models(factory):
     result = audit_target(target(factory))
@@ -276,11 +285,27 @@ def test_contracts_inferred_on_the_clean_pinn_refuse_the_batch_merge_in_every_mo
 )
 def test_each_fault_of_the_catalogue_is_found_at_the_layer_trace_names(fault, layer, kind, monkeypatch):
     """trace names ReassemblePatchesLayer.call for the first three (translate inside it for
-    modulo-broadcast) and ExtractPatchesPositionLayer for the last; sign-flip changes values between
-    the two translation backends, which an audit of one model does not compare."""
+    modulo-broadcast) and ExtractPatchesPositionLayer for the last."""
     from diagnostics.faults import FAULTS
 
     monkeypatch.setenv("PTYCHO_CONTRACTS", "off")
     with FAULTS[fault].patch():
         result = audit(pinn(), pinn_inputs, batches=(2, 8, 17))
     assert (kind, layer) in kinds(result), [(f.kind, f.layer, f.detail) for f in result.findings]
+
+
+@pytest.mark.slow
+def test_the_sign_flip_is_found_at_the_reassembly_against_the_other_backend(monkeypatch):
+    """sign-flip moves content by -t in the V3 translation only; trace finds it by comparing the two
+    backends' reassembly. The audit does the same with the XLA-backend model as its reference."""
+    from diagnostics.faults import FAULTS
+    from ptycho.model.factory import create_model_with_gridsize
+
+    monkeypatch.setenv("PTYCHO_CONTRACTS", "off")
+    with FAULTS["sign-flip"].patch():
+        v3, _ = create_model_with_gridsize(GRIDSIZE, N, "v3", n_filters_scale=1)
+        xla, _ = create_model_with_gridsize(GRIDSIZE, N, "xla", n_filters_scale=1)
+        result = audit(v3, pinn_inputs, batches=(2, 5), modes=("eager",), reference=xla)
+    assert [(f.kind, f.layer) for f in result.findings] == [("reference-disagreement", "reassemble")]
+    v3, _ = create_model_with_gridsize(GRIDSIZE, N, "v3", n_filters_scale=1)  # no fault: they agree
+    assert audit(v3, pinn_inputs, batches=(2, 5), modes=("eager",), reference=xla).findings == []

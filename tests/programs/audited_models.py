@@ -111,3 +111,23 @@ def mobilenet():
 def clean_context():
     """merges_batch's architecture with the context layer configured not to merge."""
     return _dense_model(BatchContext(merge_from=None, name="context"), "clean_context")
+
+
+class Shift(keras.layers.Layer):
+    """Moves the features along the row by ``step`` places (a translation whose sign is a convention)."""
+
+    def __init__(self, step=1, **kwargs):
+        super().__init__(**kwargs)
+        self.step = step
+
+    def call(self, x):
+        return tf.roll(x, shift=self.step, axis=1)
+
+
+def shifted():
+    """The same shift written with the other sign convention: shapes agree, values do not."""
+    return _dense_model(Shift(step=-1, name="shift"), "shifted")
+
+
+def shifted_reference():
+    return _dense_model(Shift(step=1, name="shift"), "shifted")
