@@ -50,7 +50,7 @@ def _tensors(structure: Any) -> list[Any]:
 
 def _argument_names(layer: Any, count: int) -> list[str]:
     """The names ``call`` gives its first ``count`` tensor arguments when it has that many plain
-    positional parameters (``patches, offsets``), else ``input0, input1, ...``."""
+    positional parameters (``images, labels``), else ``input0, input1, ...``."""
     try:
         parameters = list(inspect.signature(type(layer).call).parameters.values())[1:]
     except (TypeError, ValueError):

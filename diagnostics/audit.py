@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from .numbers import shape_text
+from .numbers import TensorRef, matches, quantities, shape_text
 from .recorder import LayerCall, Recorder, TensorInfo, error_line, tensors_of
 
 DEFAULT_BATCHES = (1, 2, 3, 8, 17, 32)  # 1, primes, and a power of two above 30
@@ -638,6 +638,22 @@ def _input_regimes(site: Site) -> bool:
     return False
 
 
+def _explain_crash(site: Site, obs: Observation, audit: _Audit | None) -> list[str]:
+    """The message's numbers as recorded tensors, as ``run`` explains them: the crashing call's own
+    inputs first, then every layer's outputs at that batch size and mode."""
+    refs = [
+        TensorRef(f"{site.label} input {i}", t.shape) for i, t in enumerate(obs.inputs) if t.shape is not None
+    ]
+    for other in audit.sites.values() if audit is not None else ():
+        for o in other.observations:
+            if o.batch == obs.batch and o.mode == obs.mode and other is not site:
+                refs += [
+                    TensorRef(f"{other.label} output", t.shape) for t in o.outputs if t.shape is not None
+                ]
+    found = matches(quantities(obs.error or ""), refs, per_quantity=1)
+    return [m[0].text for m in found.values() if m][:2]
+
+
 def findings_for(site: Site, audit: _Audit | None = None) -> list[Finding]:
     out: list[Finding] = []
 
@@ -646,7 +662,9 @@ def findings_for(site: Site, audit: _Audit | None = None) -> list[Finding]:
 
     for obs in site.observations:
         if obs.error and not any(f.kind == "crash" and f.mode == obs.mode for f in out):
-            add("crash", f"raised at batch {obs.batch} in {obs.mode} mode: {obs.error}", obs.batch, obs.mode)
+            explained = _explain_crash(site, obs, audit)
+            detail = f"raised at batch {obs.batch} in {obs.mode} mode: {obs.error}"
+            add("crash", detail + (f" ({'; '.join(explained)})" if explained else ""), obs.batch, obs.mode)
     eager = sorted(
         (o for o in site.observations if o.mode == "eager" and o.error is None), key=lambda o: o.batch
     )

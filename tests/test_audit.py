@@ -73,6 +73,13 @@ def test_the_fit_mode_sees_the_graph_only_dtype_in_the_training_step_too():
     assert clean.findings == [] and {o.mode for s in clean.sites for o in s.observations} == {"eager", "fit"}
 
 
+def test_a_crash_at_some_batch_sizes_is_explained_by_the_recorded_tensors():
+    result = audit_target(target("pairs"), batches=(2, 3, 4))
+    crashes = [f for f in result.findings if f.kind == "crash" and f.layer == "pairs"]
+    assert crashes and crashes[0].batch == 3
+    assert "48 = elements of layer 'pairs' (Pairs) input 0 (3, 16)" in crashes[0].detail
+
+
 def test_a_layer_that_disagrees_with_a_reference_implementation_is_found_at_its_origin():
     result = audit_target(target("shifted"), reference=target("shifted_reference"), batches=(1, 4))
     assert {(f.kind, f.layer) for f in result.findings} == {("reference-disagreement", "shift")}
