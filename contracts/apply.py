@@ -81,7 +81,9 @@ def _boundary(layer: Any, inputs: list[str], outputs: list[str]) -> Callable[...
         annotations["return"] = tuple.__class_getitem__(tuple(Shaped[tf.Tensor, s] for s in outputs))
     boundary.__annotations__ = annotations
     boundary.__qualname__ = boundary.__name__ = f"{type(layer).__name__}[{layer.name}].call"
-    boundary.__module__ = type(layer).__module__
+    # Its own scope: an inferred spec's dims (B, B4, numbers) are not the vocabulary a package
+    # registered for its hand-written contracts, and the registry keeps it apart from those.
+    boundary.__module__ = "contracts.applied"
     code = getattr(type(layer).call, "__code__", None)
     if code is not None:  # messages point at the layer's own call, not at generated code
         boundary.__code__ = boundary.__code__.replace(
