@@ -166,20 +166,11 @@ def is_user_file(filename: str) -> bool:
     return not real.startswith(_framework_roots())
 
 
-def user_frame(frame: types.FrameType | None, skip_init_of: object = None) -> str | None:
-    """``file:line`` of the innermost user frame at or above ``frame``.
-
-    ``skip_init_of``: skip an ``__init__`` running on that object (a custom layer's own constructor),
-    so a layer's creation site is where it was constructed, not its class body.
-    """
+def user_frame(frame: types.FrameType | None) -> str | None:
+    """``file:line`` of the innermost user frame at or above ``frame``."""
     while frame is not None:
-        code = frame.f_code
-        if is_user_file(code.co_filename) and not (
-            skip_init_of is not None
-            and code.co_name == "__init__"
-            and frame.f_locals.get("self") is skip_init_of
-        ):
-            return f"{code.co_filename}:{frame.f_lineno}"
+        if is_user_file(frame.f_code.co_filename):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
     return None
 
@@ -309,7 +300,7 @@ class Recorder:
         layer = keras.layers.Layer
         self._patch(layer, "__call__", self._wrap_layer_call)
         self._patch(layer, "__new__", self._wrap_layer_new)
-        self._patch(keras.losses.Loss, "__call__", self._wrap_loss_call)
+        self._patch(keras.losses.Loss, "__call__", lambda original: self._wrap_layer_call(original, "loss"))
         self._patch(type(tf.function(lambda: None)), "__call__", self._wrap_function_call)
         if self.run_shapes:
             self._table = tf.lookup.experimental.MutableHashTable(
@@ -363,19 +354,12 @@ class Recorder:
 
         return staticmethod(__new__)
 
-    def _wrap_layer_call(self, original: Callable[..., Any]) -> Callable[..., Any]:
+    def _wrap_layer_call(self, original: Callable[..., Any], kind: str = "layer") -> Callable[..., Any]:
+        """``Layer.__call__`` (``kind="layer"``) or ``Loss.__call__`` (``kind="loss"``), recorded."""
         recorder = self
 
-        def __call__(layer: Any, *args: Any, **kwargs: Any) -> Any:
-            return recorder._layer_call(original, layer, args, kwargs, sys._getframe(1))
-
-        return __call__
-
-    def _wrap_loss_call(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        recorder = self
-
-        def __call__(loss: Any, *args: Any, **kwargs: Any) -> Any:
-            return recorder._layer_call(original, loss, args, kwargs, sys._getframe(1), kind="loss")
+        def __call__(obj: Any, *args: Any, **kwargs: Any) -> Any:
+            return recorder._layer_call(original, obj, args, kwargs, sys._getframe(1), kind=kind)
 
         return __call__
 
