@@ -86,6 +86,12 @@ explained; 3 a contract violation, a broken invariant, or (run) a shape error lo
 exits with the program's own code. JSON schemas: the docstring of diagnostics/cli.py."""
 
 
+def _format_arg(
+    p: argparse.ArgumentParser, what: str = "text or json (schema in diagnostics/cli.py)"
+) -> None:
+    p.add_argument("--format", choices=("text", "json"), default="text", help=what)
+
+
 def _config_args(p: argparse.ArgumentParser, *, preset: bool = False) -> None:
     """The stack's configuration flags; with ``preset`` (explain) they default to None, so that
     giving any of them is what selects the ptycho preset."""
@@ -109,11 +115,9 @@ def _config_args(p: argparse.ArgumentParser, *, preset: bool = False) -> None:
         default=default(7.0),
         help=f"{said}largest offset in pixels the canvas holds; sets M = N + 2*ceil(max-offset) (default: 7)",
     )
-    p.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text (a table, coloured on a terminal) or json (schema in diagnostics/cli.py)",
+    _format_arg(
+        p,
+        "text (a table, coloured on a terminal) or json (schema in diagnostics/cli.py)",
     )
 
 
@@ -185,11 +189,9 @@ def parser() -> argparse.ArgumentParser:
         "message as a recorded tensor. The report goes to stderr; the program's own output is untouched.",
         epilog=_EXIT_CODES,
     )
-    run.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="the report on stderr: text, or the whole record as json (schema in diagnostics/cli.py)",
+    _format_arg(
+        run,
+        "the report on stderr: text, or the whole record as json (schema in diagnostics/cli.py)",
     )
     run.add_argument(
         "--out",
@@ -250,12 +252,7 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="write the inferred signatures as a Python module for contracts.apply_layer_contracts",
     )
-    audit.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text or json (schema in diagnostics/cli.py)",
-    )
+    _format_arg(audit)
 
     explain = sub.add_parser(
         "explain",
@@ -306,12 +303,7 @@ def parser() -> argparse.ArgumentParser:
         description="List the defects that trace --fault and doctor --fault inject.",
         epilog=_EXIT_CODES,
     )
-    faults.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text or json (schema in diagnostics/cli.py)",
-    )
+    _format_arg(faults)
     return top
 
 
@@ -498,19 +490,25 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _trace(args)
 
 
-def _doctor(args: argparse.Namespace) -> int:
-    from .doctor import run_doctor
+def _trace_config(args: argparse.Namespace, **settings: Any) -> Any:
+    """The stack's configuration from the shared flags (trace and doctor), plus ``settings``."""
     from .trace import TraceConfig
 
-    cfg = TraceConfig(
+    return TraceConfig(
         N=args.N,
         gridsize=args.gridsize,
         batch=args.batch,
         backend=args.backend,
         fault=args.fault,
         max_offset=args.max_offset,
-        n_filters_scale=1,
+        **settings,
     )
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import run_doctor
+
+    cfg = _trace_config(args, n_filters_scale=1)
     findings = run_doctor(cfg)
     verdicts = {f.verdict for f in findings}
     if verdicts & {"fails", "violation"}:
@@ -529,20 +527,9 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _trace(args: argparse.Namespace) -> int:
-    from .trace import TraceConfig, run_trace
+    from .trace import run_trace
 
-    result = run_trace(
-        TraceConfig(
-            N=args.N,
-            gridsize=args.gridsize,
-            batch=args.batch,
-            backend=args.backend,
-            mode=args.mode,
-            fault=args.fault,
-            max_offset=args.max_offset,
-            n_filters_scale=args.filters,
-        )
-    )
+    result = run_trace(_trace_config(args, mode=args.mode, n_filters_scale=args.filters))
     if result.violation:
         code = EXIT_VIOLATION
     elif result.error:
