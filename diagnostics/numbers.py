@@ -290,28 +290,36 @@ def matches(
     return out
 
 
+def tensor_refs(
+    label: str, kind: str, shapes: Sequence[Shape | None], where: str | None, seq: int, note: str = ""
+) -> list[TensorRef]:
+    """``layer 'x' (Dense) input 1 at run time``: one ref per known shape, numbered when there are several."""
+    return [
+        TensorRef(
+            f"{label} {kind}" + (f" {i}" if len(shapes) > 1 else "") + (f" {note}" if note else ""),
+            tuple(shape),
+            where,
+            seq,
+        )
+        for i, shape in enumerate(shapes)
+        if shape is not None
+    ]
+
+
 def tensors_from_record(record: dict[str, Any]) -> list[TensorRef]:
     """The tensors of a ``run``, ``audit`` or ``trace`` JSON record, most recent first."""
     refs: list[TensorRef] = []
     for call in record.get("layer_calls", []):
         label = f"{call.get('kind', 'layer')} '{call['name']}' ({call['cls']})"
+        where, seq = call.get("called_at"), call.get("seq", 0)
         for kind in ("outputs", "inputs", "run_outputs", "run_inputs"):
-            tensors = call.get(kind) or []
-            for i, t in enumerate(tensors):
-                if t.get("shape") is None:
-                    continue
-                suffix = kind.removeprefix("run_")[:-1] + (f" {i}" if len(tensors) > 1 else "")
-                suffix += " at run time" if kind.startswith("run_") else ""
-                refs.append(
-                    TensorRef(
-                        f"{label} {suffix}", tuple(t["shape"]), call.get("called_at"), call.get("seq", 0)
-                    )
-                )
+            shapes = [t.get("shape") for t in call.get(kind) or []]
+            note = "at run time" if kind.startswith("run_") else ""
+            refs += tensor_refs(label, kind.removeprefix("run_")[:-1], shapes, where, seq, note)
     for call in record.get("function_calls", []):
-        for i, t in enumerate(call.get("inputs") or []):
-            if t.get("shape") is not None:
-                label = f"tf.function '{call['name']}' argument {i}"
-                refs.append(TensorRef(label, tuple(t["shape"]), call.get("called_at"), call.get("seq", 0)))
+        shapes = [t.get("shape") for t in call.get("inputs") or []]
+        label = f"tf.function '{call['name']}'"
+        refs += tensor_refs(label, "argument", shapes, call.get("called_at"), call.get("seq", 0))
     for i, r in enumerate(record.get("records", [])):  # a ``trace`` of contract checks
         shape = r.get("concrete_shape") or r.get("static_shape")
         if shape is not None:

@@ -225,6 +225,10 @@ def _node_defined_at(message: str) -> str | None:
     return lines[-1] if lines else None
 
 
+def _shapes(tensors: list[TensorInfo] | None) -> list[tuple[int | None, ...] | None]:
+    return [t.shape for t in tensors or []]
+
+
 def _tensor_refs(loc: Localisation, recorder: Recorder) -> list[numbers.TensorRef]:
     """Recorded tensors, most relevant first: the failing call's, the recent ones (newest first), the rest."""
     ordered: list[LayerCall | FunctionCall] = []
@@ -233,20 +237,20 @@ def _tensor_refs(loc: Localisation, recorder: Recorder) -> list[numbers.TensorRe
             ordered.append(call)
     refs: list[numbers.TensorRef] = []
     for call in ordered:
-        groups: list[tuple[str, list[TensorInfo]]] = [("argument", call.inputs)]
         if isinstance(call, LayerCall):
-            groups = [("output", call.outputs), ("input", call.inputs)]
-            groups += [
-                ("output at run time", call.run_outputs or []),
-                ("input at run time", call.run_inputs or []),
-            ]
-        for kind, tensors in groups:
-            for i, t in enumerate(tensors):
-                if t.shape is not None:
-                    suffix = f"{kind} {i}" if len(tensors) > 1 else kind
-                    refs.append(
-                        numbers.TensorRef(f"{call.label} {suffix}", t.shape, call.called_at, call.seq)
-                    )
+            for kind, tensors, note in [
+                ("output", call.outputs, ""),
+                ("input", call.inputs, ""),
+                ("output", call.run_outputs, "at run time"),
+                ("input", call.run_inputs, "at run time"),
+            ]:
+                refs += numbers.tensor_refs(
+                    call.label, kind, _shapes(tensors), call.called_at, call.seq, note
+                )
+        else:
+            refs += numbers.tensor_refs(
+                call.label, "argument", _shapes(call.inputs), call.called_at, call.seq
+            )
     return refs
 
 
