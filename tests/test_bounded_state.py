@@ -37,7 +37,7 @@ def pair_rows(a: Float[tf.Tensor, "B N"], b: Float[tf.Tensor, "B N"]) -> Float[t
     return tf.concat([a, b], axis=1)
 
 
-def test_a_thousand_traced_and_eager_calls_leave_every_module_container_the_same_size():
+def test_hundreds_of_traced_and_eager_calls_leave_every_module_container_the_same_size():
     from ptycho.tf_helper import reassemble_position
 
     traced = tf.function(pair_rows, input_signature=[tf.TensorSpec([None, 3])] * 2)
@@ -49,7 +49,7 @@ def test_a_thousand_traced_and_eager_calls_leave_every_module_container_the_same
     pair_rows(a, a)
     reassemble_position(patches, offsets, (24, 24))
     before = _container_sizes()
-    for i in range(1000):
+    for i in range(250):  # a cache growing per call would grow by 250
         traced(tf.zeros([i % 5, 3]), tf.zeros([i % 5, 3]))
         pair_rows(a, a)
         reassemble_position(patches, offsets, (24, 24))

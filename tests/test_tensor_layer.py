@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts import ShapeContractError
@@ -148,6 +148,7 @@ def _unknown_batch(jit_compile):
     return run
 
 
+@settings(max_examples=12)  # nearly every example is a new shape: three XLA compilations each
 @given(
     b=st.integers(0, 7),
     height=st.integers(1, 20),
@@ -219,6 +220,7 @@ def test_translate_xla_keeps_the_static_shape_while_tracing(batch):
     assert traced.structured_outputs.shape.as_list() == [batch, 9, 11, 2]
 
 
+@settings(max_examples=12)  # a tf.function and an XLA compilation per example
 @given(dims=stack_dims(), seed=st.integers(0, 2**31))
 def test_flat_translation_matches_per_patch_reference_in_graph_modes(dims, seed):
     rng = np.random.default_rng(seed)

@@ -12,8 +12,15 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 Loss = Literal["nll", "mae"]
 Backend = Literal["xla", "v3"]
+
+
+def _help(text: str) -> dict[str, str]:
+    """A field's help text: the command-line flags are generated from these (``ptycho.cli._flags``)."""
+    return {"help": text}
 
 
 def _require(condition: bool, message: str) -> None:
@@ -25,25 +32,37 @@ def _require(condition: bool, message: str) -> None:
 class ModelConfig:
     """What fixes the network's shapes and physics."""
 
-    N: int = 64
-    gridsize: int = 2
-    n_filters_scale: int = 2
-    max_offset: float = 7.0  # largest relative offset (pixels) the canvas must hold
-    probe_mask: bool = False
-    translate_backend: Backend | None = None  # None: USE_XLA_TRANSLATE > params.cfg > XLA
+    N: int = field(
+        default=64, metadata=_help("patch side in pixels: 8 times a power of two (16, 32, 64, ...)")
+    )
+    gridsize: int = field(
+        default=2, metadata=_help("a group holds gridsize x gridsize neighbouring scan positions (1, 2 or 3)")
+    )
+    n_filters_scale: int = field(
+        default=2, metadata=_help("width of the network: 32 x this many filters at its first level")
+    )
+    max_offset: float = field(
+        default=7.0,
+        metadata=_help("largest offset (px) of a position from its group's centre the model holds"),
+    )
+    probe_mask: bool = field(default=False, metadata=_help("multiply the probe by a disk of radius N/4"))
+    translate_backend: Backend | None = field(
+        default=None,
+        metadata=_help("translation kernel: xla or v3 (default: USE_XLA_TRANSLATE, else xla)"),
+    )
 
     def __post_init__(self) -> None:
         _require(
-            isinstance(self.N, int) and self.N >= 16 and self.N % 8 == 0 and _power_of_two(self.N // 8),
+            _is_int(self.N) and self.N >= 16 and self.N % 8 == 0 and _power_of_two(self.N // 8),
             f"ModelConfig: N must be 8 times a power of two and >= 16 (16, 32, 64, 128, ...); "
             f"received: N={self.N!r}",
         )
         _require(
-            self.gridsize in (1, 2, 3),
+            _is_int(self.gridsize) and self.gridsize in (1, 2, 3),
             f"ModelConfig: gridsize must be 1, 2 or 3; received: gridsize={self.gridsize!r}",
         )
         _require(
-            isinstance(self.n_filters_scale, int) and self.n_filters_scale >= 1,
+            _is_int(self.n_filters_scale) and self.n_filters_scale >= 1,
             f"ModelConfig: n_filters_scale must be a positive int; "
             f"received: n_filters_scale={self.n_filters_scale!r}",
         )
@@ -68,6 +87,15 @@ class ModelConfig:
         return m + (m % 2)
 
 
+def _is_int(value: Any) -> bool:
+    """An int, not a bool and not a float that happens to be whole (``gridsize=2.0`` is refused)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def _power_of_two(n: int) -> bool:
     return n >= 1 and n & (n - 1) == 0
 
@@ -79,14 +107,25 @@ class TrainingConfig:
     N: int | None = None
     gridsize: int | None = None
     model: ModelConfig | None = None
-    nphotons: float = 1e9
-    loss: Loss = "nll"
-    nepochs: int = 50
-    batch_size: int = 16
-    learning_rate: float = 1e-3
-    n_groups: int = 512
-    neighbor_count: int = 7  # K
-    seed: int = 0
+    nphotons: float = field(
+        default=1e9, metadata=_help("mean photon count per diffraction pattern (sets the intensity scale)")
+    )
+    loss: Loss = field(
+        default="nll",
+        metadata=_help(
+            "nll: Poisson negative log-likelihood of the counts; mae: absolute error of the amplitude"
+        ),
+    )
+    nepochs: int = field(default=50, metadata=_help("training epochs (0: an untrained model)"))
+    batch_size: int = field(default=16, metadata=_help("groups per training step"))
+    learning_rate: float = field(default=1e-3, metadata=_help("Adam's learning rate"))
+    n_groups: int = field(default=512, metadata=_help("groups drawn from the scan for training"))
+    neighbor_count: int = field(
+        default=7, metadata=_help("K: a group is a position and gridsize^2 - 1 of its K nearest neighbours")
+    )
+    seed: int = field(
+        default=0, metadata=_help("seed of the grouping, the shuffling and the initial weights")
+    )
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -107,26 +146,33 @@ class TrainingConfig:
         object.__setattr__(self, "N", model.N)
         object.__setattr__(self, "gridsize", model.gridsize)
         _require(
-            self.nphotons > 0, f"TrainingConfig: nphotons must be > 0; received: nphotons={self.nphotons!r}"
+            _is_real(self.nphotons) and 0 < self.nphotons < math.inf,
+            f"TrainingConfig: nphotons must be > 0 and finite; received: nphotons={self.nphotons!r}",
         )
         _require(
             self.loss in ("nll", "mae"),
             f"TrainingConfig: loss must be 'nll' or 'mae'; received: loss={self.loss!r}",
         )
         _require(
-            isinstance(self.nepochs, int) and self.nepochs >= 0,
+            _is_int(self.nepochs) and self.nepochs >= 0,
             f"TrainingConfig: nepochs must be an int >= 0; received: nepochs={self.nepochs!r}",
         )
         _require(
-            isinstance(self.batch_size, int) and self.batch_size >= 1,
+            _is_int(self.batch_size) and self.batch_size >= 1,
             f"TrainingConfig: batch_size must be an int >= 1; received: batch_size={self.batch_size!r}",
         )
         _require(
-            self.learning_rate > 0,
-            f"TrainingConfig: learning_rate must be > 0; received: learning_rate={self.learning_rate!r}",
+            _is_real(self.learning_rate) and 0 < self.learning_rate < math.inf,
+            "TrainingConfig: learning_rate must be > 0 and finite; "
+            f"received: learning_rate={self.learning_rate!r}",
         )
         _require(
-            self.neighbor_count >= model.C,
+            _is_int(self.n_groups) and self.n_groups >= 1,
+            f"TrainingConfig: n_groups must be an int >= 1; received: n_groups={self.n_groups!r}",
+        )
+        _require(_is_int(self.seed), f"TrainingConfig: seed must be an int; received: seed={self.seed!r}")
+        _require(
+            _is_int(self.neighbor_count) and self.neighbor_count >= model.C,
             f"TrainingConfig: neighbor_count (K={self.neighbor_count}) must be >= C = gridsize^2 = {model.C}",
         )
 

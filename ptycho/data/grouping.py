@@ -71,6 +71,20 @@ def choose_groups(
     return np.concatenate([neighbours[:, :1], np.take_along_axis(neighbours, others, axis=1)], axis=1)
 
 
+def largest_group_offset(positions: np.ndarray, K: int, gridsize: int) -> float:
+    """An upper bound of |offset from the centroid| (per axis, px) of any group ``choose_groups``
+    can draw from ``positions``: a group's C members lie in a seed's K-neighbourhood, so a member
+    is at most ``(C - 1) / C`` of the neighbourhood's extent along an axis from their centroid."""
+    c = gridsize * gridsize
+    if c == 1:
+        return 0.0
+    k = min(K, len(positions))
+    _, neighbours = cKDTree(positions).query(positions, k=k)
+    hood = positions[np.asarray(neighbours).reshape(len(positions), k)]  # (P, K, 2)
+    extent = hood.max(axis=1) - hood.min(axis=1)
+    return float(extent.max()) * (c - 1) / c
+
+
 def group_by_indices(raw: RawData, indices: np.ndarray) -> GroupedData:
     """Gather groups ``indices`` (B, C) of ``raw`` into the channel layout."""
     positions = raw.positions[indices]  # (B, C, 2)

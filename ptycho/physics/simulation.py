@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..progress import progress
+
 
 def grid_positions(object_shape: tuple[int, int], N: int, step: float) -> np.ndarray:
     """A raster of patch centres ``(P, 2)`` ``[x, y]``, every patch inside the object."""
@@ -22,6 +24,19 @@ def grid_positions(object_shape: tuple[int, int], N: int, step: float) -> np.nda
         raise ValueError(f"grid_positions: object {object_shape} is smaller than a patch (N={N})")
     gx, gy = np.meshgrid(xs, ys)
     return np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+
+def jittered_raster(
+    object_shape: tuple[int, int], N: int, step: float, jitter: float = 0.0, seed: int = 0
+) -> np.ndarray:
+    """``grid_positions`` moved by uniform noise in ``[-jitter, jitter]`` px, kept inside the object."""
+    if not 0 <= jitter < np.inf:
+        raise ValueError(f"jittered_raster: jitter must be >= 0 and finite; received: jitter={jitter!r}")
+    raster = grid_positions(object_shape, N, step)
+    rng = np.random.default_rng(seed)
+    lo = (N - 1) / 2
+    hi = np.array([object_shape[1], object_shape[0]]) - 1 - lo
+    return np.clip(raster + rng.uniform(-jitter, jitter, raster.shape), lo, hi)
 
 
 def random_positions(object_shape: tuple[int, int], N: int, count: int, seed: int = 0) -> np.ndarray:
@@ -64,15 +79,44 @@ def diffraction_amplitude(exit_waves: np.ndarray) -> np.ndarray:
 
 
 def simulate_diffraction(
-    obj: np.ndarray, probe: np.ndarray, positions: np.ndarray, nphotons: float, seed: int = 0
+    obj: np.ndarray,
+    probe: np.ndarray,
+    positions: np.ndarray,
+    nphotons: float,
+    seed: int = 0,
+    chunk: int = 1024,
 ) -> np.ndarray:
     """Poisson-noisy diffraction amplitudes ``sqrt(counts)`` ``(P, N, N)``, mean total counts ``nphotons``."""
     n = probe.shape[0]
-    if probe.shape != (n, n):
+    if probe.ndim != 2 or probe.shape != (n, n):
         raise ValueError(f"simulate_diffraction: probe must be square; received: probe.shape={probe.shape}")
-    if nphotons <= 0:
-        raise ValueError(f"simulate_diffraction: nphotons must be > 0; received: nphotons={nphotons!r}")
-    intensity = diffraction_amplitude(extract_patches(obj, positions, n) * probe[None]) ** 2
-    scale = nphotons / intensity.sum(axis=(1, 2)).mean()
-    counts = np.random.default_rng(seed).poisson(intensity * scale)
-    return np.sqrt(counts).astype(np.float32)
+    if not 0 < nphotons < np.inf:
+        raise ValueError(
+            f"simulate_diffraction: nphotons must be > 0 and finite; received: nphotons={nphotons!r}"
+        )
+    obj = np.asarray(obj)
+    if obj.ndim != 2 or min(obj.shape) < n:
+        raise ValueError(
+            f"simulate_diffraction: the object must be a 2-D image at least N x N = {n} x {n} (the "
+            f"probe's footprint); received: object shape {obj.shape}"
+        )
+    positions = np.asarray(positions, dtype=np.float64).reshape(-1, 2)
+
+    def intensity(part: slice) -> np.ndarray:
+        return diffraction_amplitude(extract_patches(obj, positions[part], n) * probe[None]) ** 2
+
+    # Two passes over chunks (the mean photon count needs every pattern first): memory grows with
+    # a chunk, not with the scan. The Poisson draws come from one generator in order, as one call.
+    parts = [slice(i, i + chunk) for i in range(0, len(positions), chunk)]
+    with progress("simulating", 2 * len(parts)) as advance:
+        totals = []
+        for part in parts:
+            totals.append(intensity(part).sum(axis=(1, 2)))
+            advance(1)
+        scale = nphotons / np.concatenate(totals).mean()
+        rng = np.random.default_rng(seed)
+        out = np.empty((len(positions), n, n), np.float32)
+        for part in parts:
+            out[part] = np.sqrt(rng.poisson(intensity(part) * scale))
+            advance(1)
+    return out

@@ -13,6 +13,7 @@ from jaxtyping import Float, Inexact
 
 from contracts import contract
 
+from ..progress import progress
 from .reassembly import average_overlaps
 from .translation import Backend, BackendRequest, resolve_backend, translate
 
@@ -59,11 +60,23 @@ def _stitch(
     total = tf.zeros([side, side], patches.dtype)
     weight = tf.zeros([side, side], tf.float32)
     count = int(patches.shape[0])
-    for start in range(0, count, chunk):
-        part = patches[start : start + chunk]
-        shifts = positions[start : start + chunk] - centre  # canvas (x, y) = object (x, y)
-        padded = tf.pad(part, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
-        window = tf.pad(tf.ones_like(part, dtype=tf.float32), [[0, 0], [pad, pad], [pad, pad], [0, 0]])
-        total += tf.reduce_sum(translate(padded, shifts, backend=backend)[..., 0], axis=0)
-        weight += tf.reduce_sum(translate(window, shifts, backend=backend)[..., 0], axis=0)
+    with progress("stitching", count) as advance:
+        for start in range(0, count, chunk):
+            part = patches[start : start + chunk]
+            shifts = positions[start : start + chunk] - centre  # canvas (x, y) = object (x, y)
+            padded = tf.pad(part, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+            window = tf.pad(tf.ones_like(part, dtype=tf.float32), [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+            total += tf.reduce_sum(translate(padded, shifts, backend=backend)[..., 0], axis=0)
+            weight += tf.reduce_sum(translate(window, shifts, backend=backend)[..., 0], axis=0)
+            advance(int(part.shape[0]))
     return average_overlaps(total, weight)[:height, :width]
+
+
+def covered_border(global_offsets: np.ndarray, crop: int, shape: tuple[int, int]) -> int:
+    """The smallest border outside which every pixel is covered by a stitched ``crop``-box."""
+    ones = np.ones((len(global_offsets), crop, crop, 1), np.float32)
+    covered = reassemble_position(ones, np.asarray(global_offsets, np.float32), shape).numpy() > 0.5
+    for border in range(min(shape) // 2):
+        if covered[border : shape[0] - border, border : shape[1] - border].all():
+            return border
+    raise ValueError(f"no stitched patch covers the object's centre (shape {shape}, crop {crop})")

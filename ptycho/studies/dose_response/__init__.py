@@ -20,6 +20,7 @@ Run ``python -m ptycho.studies.dose_response --preset quick --output-dir out``.
 ``USE_XLA_TRANSLATE=0`` selects the ImageProjectiveTransformV3 backend instead of XLA.
 """
 
+from ...tensors.stitching import covered_border as covered_border
 from .cli import GATE_FAILED as GATE_FAILED
 from .cli import build_parser as build_parser
 from .cli import main as main
@@ -32,7 +33,6 @@ from .presets import Preset as Preset
 from .run import IMPROVEMENT as IMPROVEMENT
 from .run import ArmResult as ArmResult
 from .run import Setup as Setup
-from .run import covered_border as covered_border
 from .run import make_setup as make_setup
 from .run import run_arm as run_arm
 from .run import run_study as run_study

@@ -48,15 +48,13 @@ def make_setup(preset: Preset, phase: bool = False) -> Setup:
     from ptycho.data.raw import RawData
     from ptycho.physics.objects import lines_object
     from ptycho.physics.probe import get_default_probe
-    from ptycho.physics.simulation import grid_positions
+    from ptycho.physics.simulation import jittered_raster
+    from ptycho.tensors.stitching import covered_border
 
     n, size = preset.N, preset.object_size
     truth = lines_object(size, n_lines=preset.n_lines, seed=preset.seed, phase=phase, width=preset.line_width)
     probe = get_default_probe(n, radius=preset.probe_radius, curvature=preset.probe_curvature)
-    rng = np.random.default_rng(preset.seed)
-    lo, hi = (n - 1) / 2, size - 1 - (n - 1) / 2
-    raster = grid_positions((size, size), n, preset.scan_step)
-    positions = np.clip(raster + rng.uniform(-preset.jitter, preset.jitter, raster.shape), lo, hi)
+    positions = jittered_raster((size, size), n, preset.scan_step, preset.jitter, seed=preset.seed)
     # Grouping needs only positions; the diffraction here is a placeholder of the right shape.
     placeholder = RawData(
         positions[:, 0], positions[:, 1], np.zeros((len(positions), n, n), np.float32), probe
@@ -72,18 +70,6 @@ def make_setup(preset: Preset, phase: bool = False) -> Setup:
     max_offset = float(np.ceil(np.max(np.abs(grouped.coords_relative))))
     border = covered_border(grouped.coords_offsets, preset.stitch_crop, (size, size))
     return Setup(preset, truth, probe, positions, grouped.nn_indices, max_offset, border)
-
-
-def covered_border(global_offsets: np.ndarray, crop: int, shape: tuple[int, int]) -> int:
-    """The smallest border outside which every pixel is covered by a stitched ``crop``-box."""
-    from ptycho.tensors.stitching import reassemble_position
-
-    ones = np.ones((len(global_offsets), crop, crop, 1), np.float32)
-    covered = reassemble_position(ones, global_offsets.astype(np.float32), shape).numpy() > 0.5
-    for border in range(min(shape) // 2):
-        if covered[border : shape[0] - border, border : shape[1] - border].all():
-            return border
-    raise ValueError(f"no stitched patch covers the object's centre (shape {shape}, crop {crop})")
 
 
 def run_arm(setup: Setup, arm: Arm, nepochs: int) -> ArmResult:
