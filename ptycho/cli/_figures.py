@@ -32,10 +32,15 @@ def loss_figure(path: Path, history: dict[str, list[float]], title: str) -> None
     save_figure(path, fig, dpi=100)
 
 
-def reconstruction_figure(path: Path, obj: np.ndarray, truth: np.ndarray | None, title: str) -> None:
-    """Amplitude and phase of ``obj`` (and of ``truth`` beside them when given)."""
+def reconstruction_figure(
+    path: Path, obj: np.ndarray, truth: np.ndarray | None, title: str, border: int = 0
+) -> None:
+    """Amplitude and phase of ``obj`` (and of ``truth`` below when given), inside ``border``."""
+    from ..evaluation import trim
+
     plt = _pyplot()
-    rows = [("reconstruction", obj)] + ([("ground truth", truth)] if truth is not None else [])
+    rows = [("reconstruction", trim(obj, border))]
+    rows += [("ground truth", trim(truth, border))] if truth is not None else []
     fig, axes = plt.subplots(len(rows), 2, figsize=(8, 4 * len(rows)), constrained_layout=True, squeeze=False)
     for (label, image), (ax_amp, ax_phase) in zip(rows, axes):
         shown = ax_amp.imshow(np.abs(image), cmap="gray")
@@ -47,7 +52,7 @@ def reconstruction_figure(path: Path, obj: np.ndarray, truth: np.ndarray | None,
         for ax in (ax_amp, ax_phase):
             ax.set_xticks([])
             ax.set_yticks([])
-    fig.suptitle(title)
+    fig.suptitle(f"{title}\n(the covered region: {border} px border trimmed)" if border else title)
     save_figure(path, fig, dpi=100)
 
 

@@ -3,7 +3,8 @@
 Every position seeds one group (of the model's gridsize, from its K nearest neighbours), the model
 predicts each group's object patch, and the patches' central ``--stitch_crop`` boxes are stitched
 at the groups' centres. Output directory: ``reconstruction.npz`` (``object`` complex64,
-``amplitude``, ``phase``, ``origin``: the object-pixel position of the image's pixel (0, 0)),
+``amplitude``, ``phase``, ``origin``: the object-pixel position of the image's pixel (0, 0),
+``scored_border``: the border no stitched box covers),
 ``reconstruction.png``, ``metrics.json`` (when the data file holds ``objectGuess``) and ``run.log``.
 """
 
@@ -41,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--stitch_crop",
         type=int,
         default=None,
-        help="stitch the central crop x crop of each predicted patch (default: N/2, the patches' support)",
+        help="stitch the central crop x crop of each predicted patch (default: the box holding 90%% of the "
+        "probe's intensity, at most N/2, the patches' support)",
     )
     parser.add_argument("--batch_size", type=int, default=64, help="groups per prediction step (default: 64)")
     parser.add_argument(
@@ -105,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data.raw import RawData
     from ..files import check_output_dir, output_dir
     from ..model.bundle import load_bundle
+    from ..physics.probe import footprint
 
     check_output_dir(args.output_dir, args.overwrite)
     raw = RawData.from_file(args.data_file)
@@ -112,7 +115,9 @@ def run(args: argparse.Namespace) -> int:
     config = bundle.config
     check_data(args, raw, config)
     model = bundle.model_config
-    crop = args.stitch_crop if args.stitch_crop is not None else model.N // 2
+    # Default: what one pattern constrains (the probe's 90%-intensity box), at most the network's
+    # support (the central N/2 box).
+    crop = args.stitch_crop if args.stitch_crop is not None else min(footprint(raw.probeGuess), model.N // 2)
     if crop > model.N or (model.N - crop) % 2:
         raise ValueError(f"--stitch_crop {crop}: must be at most N={model.N} with N - crop even")
     indices = choose_groups(
@@ -168,10 +173,10 @@ def reconstruct_into(
         "origin": origin,
     }
     title = f"{Path(args.data_file).name}: {len(data)} groups, model {Path(args.model_dir).name}"
+    border = covered_border(data.global_offsets, crop, shape)  # outside it, pixels no patch covers
+    arrays["scored_border"] = np.asarray(border)
     if raw.objectGuess is not None:
-        border = covered_border(data.global_offsets, crop, shape)
         metrics = evaluate(obj, raw.objectGuess, border=border).to_dict()
-        arrays["scored_border"] = np.asarray(border)
         save_json(work / "metrics.json", {"scored_border": border, **metrics})
         log.info(
             "against objectGuess (border %d px): amplitude SSIM %.3f, MAE %.4f, PSNR %.2f dB, "
@@ -183,7 +188,7 @@ def reconstruct_into(
             metrics["frc_resolution"],
         )
     save_npz(work / "reconstruction.npz", **arrays)
-    reconstruction_figure(work / "reconstruction.png", obj, raw.objectGuess, title)
+    reconstruction_figure(work / "reconstruction.png", obj, raw.objectGuess, title, border)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

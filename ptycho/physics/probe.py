@@ -64,3 +64,20 @@ def validate_probe(probe: np.ndarray, N: int) -> np.ndarray:
     if not np.all(np.isfinite(probe)):
         raise ValueError("probe has non-finite values")
     return probe.astype(np.complex64)
+
+
+def footprint(probe: np.ndarray, fraction: float = 0.9) -> int:
+    """The side of the smallest central box (same parity as N) holding ``fraction`` of ``sum |P|^2``.
+
+    What one diffraction pattern constrains of the object: the box a reconstruction stitches.
+    """
+    intensity = np.abs(np.asarray(probe)) ** 2
+    n = intensity.shape[0]
+    total = float(intensity.sum())
+    if intensity.shape != (n, n) or not total > 0:
+        raise ValueError(f"footprint: probe must be square and not zero; received shape {intensity.shape}")
+    for side in range(2 - n % 2, n + 1, 2):
+        start = (n - side) // 2
+        if intensity[start : start + side, start : start + side].sum() >= fraction * total:
+            return side
+    return n
