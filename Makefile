@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 
 study: $(STAMP)
-	$(PY) -m ptycho.studies.dose_response --preset quick --output-dir dose_response_out
+	$(PY) -m ptycho.studies.dose_response --preset quick --output-dir dose_response_out --overwrite
 
 benchmark: $(STAMP)
 	TF_CPU_ALLOCATOR_USE_BFC=true $(PY) -m pytest benchmarks --benchmark-enable

@@ -65,6 +65,12 @@ def check_data(data: PtychoDataContainer, config: TrainingConfig) -> None:
             f"data has N={data.N}, gridsize={data.gridsize}; the model has N={model_config.N}, "
             f"gridsize={model_config.gridsize}"
         )
+    if not np.isclose(data.nphotons, config.nphotons, rtol=1e-6):
+        raise ValueError(
+            f"the data was prepared for nphotons={data.nphotons:g} and the config says "
+            f"nphotons={config.nphotons:g}; the model's intensity scale comes from the config, so "
+            "they must agree (build the config with the data's nphotons)"
+        )
     margin.refuse_beyond(data.coords, model_config.N, model_config.padded_size)
 
 
@@ -110,11 +116,21 @@ def predict(model: keras.Model, data: PtychoDataContainer, batch_size: int = 32)
     config = getattr(model, "model_config", None)
     if config is not None:
         margin.refuse_beyond(data.coords, config.N, config.padded_size)
+    if len(data) == 0:  # Keras' predict fails on no batches at all: empty outputs of the right shapes
+        return _empty_outputs(model)
     out = model.predict(data.inputs(), batch_size=batch_size, verbose=0)
     first = out[0] if isinstance(out, (list, tuple)) else out
     if config is not None and len(first) and np.isnan(first).any():
         margin.refuse_beyond(data.coords, config.N, config.padded_size)
     return out
+
+
+def _empty_outputs(model: keras.Model) -> Any:
+    outputs = [
+        np.zeros((0, *tuple(t.shape)[1:]), dtype=keras.backend.standardize_dtype(t.dtype))
+        for t in model.outputs
+    ]
+    return outputs if len(outputs) > 1 else outputs[0]
 
 
 def reconstruct(

@@ -4,7 +4,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.workflow_data"]  # the latter: the workflow tests' fixtures
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

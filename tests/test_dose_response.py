@@ -119,6 +119,49 @@ def test_the_gate_fails_the_run_naming_the_arm_and_v3_is_selectable(tmp_path):
     assert metrics["1e9_nll"]["valid"] is False and metrics["1e9_nll"]["translate_backend"] == "v3"
 
 
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(f.relative_to(root)): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()}
+
+
+@pytest.mark.slow
+def test_an_interrupted_rerun_leaves_the_old_results_whole_and_nothing_new(
+    smoke, tmp_path, monkeypatch, capsys
+):
+    """A rerun into a folder of complete results: refused without --overwrite; with it, Ctrl-C in the
+    first arm leaves exactly the old files (no new run.log beside an old metrics.json)."""
+    import shutil
+
+    from ptycho.studies.dose_response import cli
+    from ptycho.studies.dose_response import run as study_run
+
+    result, out = smoke
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results"
+    shutil.copytree(out, results)
+    before = _snapshot(results)
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["--preset", "smoke", "--output-dir", str(results)])
+    assert refused.value.code == 2 and "is not empty" in capsys.readouterr().err
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(study_run, "run_arm", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["--preset", "smoke", "--output-dir", str(results), "--overwrite"])
+    assert _snapshot(results) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["results"]  # no partial directory left beside it
+
+
+def test_a_bogus_contract_mode_is_refused_before_anything_is_written(tmp_path):
+    result = study(
+        "--preset", "smoke", "--output-dir", str(tmp_path / "out"), env={"PTYCHO_CONTRACTS": "bogus"}
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "PTYCHO_CONTRACTS" in result.stderr and "'bogus'" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_unknown_arm_is_a_usage_error():
     result = study("--arms", "1e5_nll")
     assert result.returncode == 2

@@ -32,6 +32,8 @@ def reassemble_position(
     is divided by the sum of the translated weights, so identical overlapping patches reproduce their
     value; pixels that no patch reaches are 0. ``"auto"`` is decided once, here.
     """
+    if not isinstance(global_offsets, tf.Tensor) or tf.executing_eagerly():
+        _refuse_non_finite(np.asarray(global_offsets))
     return _stitch(
         tf.convert_to_tensor(patches),
         tf.convert_to_tensor(global_offsets),
@@ -39,6 +41,20 @@ def reassemble_position(
         resolve_backend(backend),
         chunk,
     )
+
+
+def _refuse_non_finite(global_offsets: np.ndarray) -> None:
+    """One NaN position would make every pixel its patch touches NaN: refused, by patch."""
+    if global_offsets.ndim == 0 or len(global_offsets) == 0:
+        return  # the contract judges the shape
+    bad = ~np.isfinite(global_offsets.reshape(len(global_offsets), -1)).all(axis=1)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise ValueError(
+            f"reassemble_position: {int(bad.sum())} of {len(bad)} patch positions are NaN or inf "
+            f"(first: patch {first} at {global_offsets[first].reshape(-1).tolist()}); expected finite "
+            "[x, y] object-pixel positions"
+        )
 
 
 @contract

@@ -44,7 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
-    parser.add_argument("--output-dir", type=Path, default=Path("dose_response_out"))
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("dose_response_out"),
+        help="written complete when the study ends, or not at all; refused when not empty",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a non-empty --output-dir once the new results are complete",
+    )
     parser.add_argument(
         "--nepochs", type=int, default=None, help="override the preset's epochs (0: untrained)"
     )
@@ -58,18 +68,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.nepochs is not None and args.nepochs < 0:
-        build_parser().error(f"--nepochs must be >= 0; received: {args.nepochs}")
-    out: Path = args.output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    handlers: list[logging.Handler] = [
-        logging.StreamHandler(sys.stderr),
-        logging.FileHandler(out / "run.log", mode="w"),
-    ]
+        parser.error(f"--nepochs must be >= 0; received: {args.nepochs}")
+    from contracts import get_mode
+
+    from ...files import check_output_dir, output_dir
+
+    try:  # every input checked before anything is written
+        get_mode()
+        check_output_dir(args.output_dir, args.overwrite)
+    except ValueError as exc:
+        parser.error(str(exc))
+    # Results are written into a fresh directory that becomes --output-dir only when the study
+    # ends: an error or Ctrl-C leaves the old results whole and no partial new ones beside them.
+    with output_dir(args.output_dir, args.overwrite) as work:
+        return _run(args, work)
+
+
+def _run(args: argparse.Namespace, out: Path) -> int:
+    log_file = logging.FileHandler(out / "run.log", mode="w")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr), log_file]
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True
     )
+    try:
+        return _study(args, out)
+    finally:
+        logging.getLogger().removeHandler(log_file)
+        log_file.close()
+
+
+def _study(args: argparse.Namespace, out: Path) -> int:
     import tensorflow as tf
 
     tf.config.experimental.enable_op_determinism()
@@ -82,5 +113,5 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r for r in results if r.problems]
     for r in failed:
         log.error("sanity gate: arm %s is invalid: %s", r.arm.name, "; ".join(r.problems))
-    log.info("wrote %s (metrics.json, dose_response.png, histories/, run.log, config.json)", out)
+    log.info("wrote %s (metrics.json, dose_response.png, histories/, run.log, config.json)", args.output_dir)
     return GATE_FAILED if failed else 0

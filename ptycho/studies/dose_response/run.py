@@ -3,7 +3,6 @@ and the files written to the output directory."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...files import save_json
 from .figure import save_figure
 from .presets import ARMS, Arm, Preset
 
@@ -189,7 +189,7 @@ def write_outputs(results: list[ArmResult], setup: Setup, out: Path, seconds: fl
     histories = out / "histories"
     histories.mkdir(parents=True, exist_ok=True)
     for r in results:
-        (histories / f"{r.arm.name}.json").write_text(json.dumps(r.history, indent=2))
+        save_json(histories / f"{r.arm.name}.json", r.history)
     metrics = {
         r.arm.name: {
             "nphotons": r.arm.nphotons,
@@ -205,7 +205,7 @@ def write_outputs(results: list[ArmResult], setup: Setup, out: Path, seconds: fl
         }
         for r in results
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    save_json(out / "metrics.json", metrics)
     p = setup.preset
     run = {
         "preset": asdict(replace(p, nepochs=nepochs)),
@@ -215,7 +215,7 @@ def write_outputs(results: list[ArmResult], setup: Setup, out: Path, seconds: fl
         "scored_border": setup.border,
         "total_seconds": round(seconds, 1),
     }
-    (out / "config.json").write_text(json.dumps(run, indent=2))
+    save_json(out / "config.json", run)
     save_figure(results, setup, out / "dose_response.png")
 
 
