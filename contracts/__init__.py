@@ -11,6 +11,7 @@ Checked eagerly, while tracing (``None`` dims become run-time checks), under XLA
 A client names its dims and layouts, and adds likely-cause hints, with ``register_vocabulary``.
 """
 
+from ._compat import in_xla_context as in_xla_context
 from ._decorator import contract as contract
 from ._errors import Binding as Binding
 from ._errors import ContractDefinitionError as ContractDefinitionError

@@ -91,6 +91,8 @@ def test_layers_raise_eagerly_and_a_model_compiled_whole_with_xla_gives_nan():
         predict(to_obj, data, batch_size=3)
     with pytest.raises(ValueError, match=MESSAGE):
         reconstruct(to_obj, data, (40, 40), batch_size=3)
-    config = TrainingConfig(model=ModelConfig(N=N, gridsize=2, n_filters_scale=1, max_offset=2), nepochs=1)
+    config = TrainingConfig(
+        model=ModelConfig(N=N, gridsize=2, n_filters_scale=1, max_offset=2), nepochs=1, nphotons=1e6
+    )
     with pytest.raises(ValueError, match=MESSAGE):
         fit(create_compiled_model(config), data, config)

@@ -20,6 +20,8 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from contracts import in_xla_context
+
 ASSERT_TAG = "relative offset beyond the canvas margin (group, patch, x, y, margin, N, M)"
 _NUMBER = r"\[([^\]]+)\]"
 _ASSERT_RE = re.compile(re.escape(ASSERT_TAG) + r"\]?\s*" + r"\s*".join([_NUMBER] * 7))
@@ -79,9 +81,20 @@ def check(offsets: tf.Tensor, N: int, M: int) -> tf.Tensor:
     first = tf.argmax(tf.cast(tf.concat([beyond, [True]], 0), tf.int32), output_type=tf.int32)
     flat = tf.reshape(tf.transpose(offsets, [0, 3, 1, 2]), [-1, 2])  # (B*C, 2)
     xy = tf.gather(tf.concat([flat, tf.zeros([1, 2], offsets.dtype)], 0), first)
+    # The readable sentence first (what a user of Keras' own fit sees in TensorFlow's long graph
+    # error), then the tagged facts that ``as_margin_error`` reads back. Not under XLA: it drops
+    # the Assert and has no kernel for StringFormat.
+    if in_xla_context():
+        return tf.reduce_all(fits, axis=1)
+    readable = tf.strings.format(
+        "the relative offset [x, y] = [{}, {}] px of patch {} in group {} exceeds the canvas margin "
+        f"(M - N)/2 = {margin(N, M):g} px (N={N}, M={M}); build the model with a larger max_offset "
+        "(offsets are refused, never clipped)",
+        [xy[0], xy[1], first % c, first // c],
+    )
     tf.debugging.Assert(
         tf.logical_not(tf.reduce_any(beyond)),
-        [ASSERT_TAG, first // c, first % c, xy[0], xy[1], margin(N, M), N, M],
+        [readable, ASSERT_TAG, first // c, first % c, xy[0], xy[1], margin(N, M), N, M],
         summarize=8,
     )
     return tf.reduce_all(fits, axis=1)
