@@ -3,7 +3,11 @@
 The mode is read on every call, never frozen when a function is decorated: ``with mode(...)`` sets
 it for a block (a ``ContextVar``, so threads and tasks keep their own), ``set_mode`` sets the
 process default, and otherwise the ``PTYCHO_CONTRACTS`` environment variable decides, read at the
-call, so setting it after import takes effect at the next call.
+call, so setting it after import takes effect at the next call. A value other than off, static or
+full (any case, surrounding blanks ignored) is a ``ValueError`` naming the variable, the value and
+the accepted values, raised where the mode is first read: the first contracted call, or earlier
+where a program checks its inputs (``trace-shapes trace`` and ``doctor`` call ``get_mode()`` before
+building anything).
 """
 
 from __future__ import annotations
@@ -30,7 +34,12 @@ def _validate(value: str, source: str) -> ContractMode:
     for known in MODES:
         if text == known:
             return known
-    raise ValueError(f"{source}: contract mode must be one of {', '.join(MODES)}; received: {value!r}")
+    fix = (
+        f" (set the environment variable {ENV_VAR} to one of them, or unset it for full)"
+        if source == ENV_VAR
+        else ""
+    )
+    raise ValueError(f"{source}: contract mode must be one of {', '.join(MODES)}; received: {value!r}{fix}")
 
 
 def get_mode() -> ContractMode:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import tensorflow as tf
 from jaxtyping import Float
 
-from contracts import ShapeContractError, contract, raising_contract_errors
+from contracts import ShapeContractError, contract, get_mode, raising_contract_errors
 
 
 @contract
@@ -43,6 +43,11 @@ def _report(title: str, run: Callable[[], object]) -> bool:
 
 
 def main() -> int:
+    try:
+        get_mode()  # a bad PTYCHO_CONTRACTS is one line, not a traceback from inside the first check
+    except ValueError as exc:
+        print(f"contracts.demo: {exc}", file=sys.stderr)
+        return 2
     images = tf.zeros([128, 78, 78, 4])  # 32 examples x 4 channels, already flattened
     labels = tf.zeros([32])
     none_batch = [tf.TensorSpec([None, 78, 78, 4]), tf.TensorSpec([None])]

@@ -202,6 +202,27 @@ def synthesised_inputs(model: Any, seed: int = 0) -> Callable[[int], Any]:
     return make_inputs
 
 
+def check_input_memory(model: Any, batch: int, memory: int | None = None) -> None:
+    """Refuse a batch size whose synthesised inputs alone exceed ``memory`` (default: this machine's)."""
+    from .limits import bytes_text, physical_memory
+
+    memory = physical_memory() if memory is None else memory
+    per_example = 0
+    for t in model.inputs:
+        try:
+            itemsize = np.dtype(str(t.dtype)).itemsize
+        except TypeError:
+            itemsize = 8
+        per_example += int(np.prod([d or 1 for d in tuple(t.shape)[1:]])) * itemsize
+    if memory is None or per_example == 0 or batch * per_example <= memory:
+        return
+    raise ValueError(
+        f"--batch {batch}: the model's synthesised inputs at batch {batch} take "
+        f"{bytes_text(batch * per_example)} ({bytes_text(per_example)} per example), more than this "
+        f"machine's {bytes_text(memory)} of memory; expected batch sizes up to {memory // per_example}"
+    )
+
+
 # Running
 
 
@@ -820,6 +841,7 @@ def audit(
         )
     if make_inputs is None:
         make_inputs = synthesised_inputs(model)
+        check_input_memory(model, max(batches, default=1))
     result = AuditResult(target, sorted(set(batches)), list(modes), dict(dims or {}))
     run = _Audit(model, make_inputs, modes, weakref.WeakKeyDictionary() if created is None else created)
     if reference is not None:

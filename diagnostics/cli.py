@@ -18,12 +18,18 @@ Exit codes
     run: the program's own exit code (0 when it ends normally, 1 for an uncaught exception, the code
        of sys.exit), except 3 when it died of a shape error that was localised; 1 for a usage error
        (no script given, a script that does not exist)
-    0  trace: every contract holds; explain: the message was explained; doctor: every check ran or
-       was skipped and no invariant is broken; faults: always
-    1  usage error (unknown option, fault or configuration), an error outside any contract, or an
-       internal error (the message says which)
+    0  trace: every contract holds (also when its counts differ from the default configuration's
+       baseline, diagnostics/trace_baseline.json: that prints a CHANGED line and sets
+       "baseline.status": "differs", a reason to look, not a failure); explain: the message was
+       explained; doctor: every check ran or was skipped and no invariant is broken; faults: always
+    1  usage error (unknown option, fault or configuration; a flag out of range: --N, --gridsize,
+       --batch, --filters not positive, --max-offset outside [0, 4*N], a configuration whose largest
+       tensor exceeds this machine's memory, PTYCHO_CONTRACTS not off, static or full: refused before
+       anything is built, one line naming the flag, the value and what is expected), an error outside
+       any contract, or an internal error (the message says which)
     2  trace: nothing traced (no contract check ran, e.g. PTYCHO_CONTRACTS=off); explain: no number
-       of the message is a product of the named dims, nor matches a recorded tensor
+       of the message is a product of the named dims, nor matches a recorded tensor, or the message
+       holds a negative count, size or dim, which no tensor has ("cannot explain: ...")
     3  trace: a contract violation; doctor: a broken invariant or a contract violation met while
        running a check
 
@@ -35,7 +41,11 @@ trace
     "records": [{"mode": "keras"|"eager"|"graph"|"xla"|"fit"|"values", "function", "location",
     "argument", "spec", "layout", "dtype", "static_shape", "concrete_shape", "bindings",
     "outcome": "proved"|"deferred"|"refuted", "deferred"}], "violation": null | {"mode",
-    "function", "argument", "message"}, "error": null | str, "exit_code"}``
+    "function", "argument", "message"}, "error": null | str, "baseline": {"status": "same"|"differs"|
+    "not compared", "why": null | str, "file", "expected": null | {"checks", "proved", "deferred"},
+    "actual": {"checks", "proved", "deferred"}, "recorded_with": null | {"tensorflow", "keras"},
+    "message": null | str}, "exit_code"}`` (``baseline``: the counts against the default
+    configuration's, diagnostics/baseline.py)
 run (``--format json`` on stderr, and ``--out FILE``)
     ``{"program": [argv], "exit_code", "program_exit_code", "exception": null | "Type: message",
     "traceback": null | str, "seconds", "localisation": null | {"exception", "message", "where",
@@ -61,7 +71,8 @@ explain
     ``{"message", "dims", "preset": "generic"|"ptycho", "numbers": [[label, int]], "shapes": [[label,
     [int|null]]], "factorisations": {"<int>": [{"number", "factors", "text"}]}, "tensors":
     {"<quantity>": [match]}, "ratio", "conclusion", "hypotheses": [{"id", "claim", "verdict", "why"}]
-    (ptycho preset only), "exit_code"}``
+    (ptycho preset only), "impossible": [[label, text]] (a negative count, size or dim: nothing else
+    is read, ``conclusion`` says why), "exit_code"}``
 doctor
     ``{"findings": [{"id", "claim", "verdict": "confirmed"|"refuted"|"holds"|"fails"|"violation"|
     "error"|"skipped", "evidence", "requires": [requirement id]}], "exit_code"}``
@@ -82,8 +93,9 @@ from .incident import INCIDENT, INCIDENT_DOC
 EXIT_OK, EXIT_ERROR, EXIT_NOTHING, EXIT_VIOLATION = 0, 1, 2, 3
 SUBCOMMANDS = ("run", "audit", "trace", "explain", "doctor", "faults")
 _EXIT_CODES = """exit codes: 0 ok; 1 usage, configuration or internal error; 2 nothing traced or
-explained; 3 a contract violation, a broken invariant, or (run) a shape error localised; run otherwise
-exits with the program's own code. JSON schemas: the docstring of diagnostics/cli.py."""
+explained (explain: also a message with a negative count or dim); 3 a contract violation, a broken
+invariant, or (run) a shape error localised; run otherwise exits with the program's own code. JSON
+schemas: the docstring of diagnostics/cli.py."""
 
 
 def _format_arg(
@@ -466,6 +478,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         _emit(args, {**explanation.to_dict(), "exit_code": code}, render.explain_document(explanation))
         return code
 
+    if args.command in ("trace", "doctor"):
+        _check_stack_flags(args)
+        _check_contract_mode()
     from .faults import FAULTS
 
     if args.command == "faults":
@@ -488,6 +503,34 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "doctor":
         return _doctor(args)
     return _trace(args)
+
+
+def _check_stack_flags(args: argparse.Namespace) -> None:
+    """trace's and doctor's flags, before TensorFlow is imported: each in range (``limits.py``),
+    the stack's own rules (``ModelConfig``: N is 8 times a power of two), then the memory."""
+    from ptycho.config.config import ModelConfig
+
+    from .limits import check_memory, check_positive, check_ptycho_flags
+
+    check_ptycho_flags(args.N, args.gridsize, args.batch, args.max_offset)
+    filters = getattr(args, "filters", None)
+    if filters is not None:
+        check_positive("--filters", filters)
+    for flag, name, value in (("--N", "N", args.N), ("--filters", "n_filters_scale", filters)):
+        if value is not None:
+            try:
+                ModelConfig(**{name: value})
+            except ValueError as e:
+                raise ValueError(f"{flag} {value}: {e}") from None
+    check_memory(args.N, args.gridsize, args.batch, args.max_offset)
+
+
+def _check_contract_mode() -> None:
+    """PTYCHO_CONTRACTS read once before anything is built: a bad value is refused here, not deep
+    inside the first contracted call."""
+    import contracts
+
+    contracts.get_mode()
 
 
 def _trace_config(args: argparse.Namespace, **settings: Any) -> Any:
@@ -527,6 +570,9 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _trace(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from . import baseline
     from .trace import run_trace
 
     result = run_trace(_trace_config(args, mode=args.mode, n_filters_scale=args.filters))
@@ -538,5 +584,12 @@ def _trace(args: argparse.Namespace) -> int:
         code = EXIT_NOTHING
     else:
         code = EXIT_OK
-    _emit(args, {**result.to_dict(), "exit_code": code}, render.trace_document(result, verbose=args.verbose))
-    return code
+    compared = baseline.compare(
+        asdict(result.config),
+        result.backend,
+        [r.outcome for r in result.records],
+        complete=code == EXIT_OK,
+    )
+    payload = {**result.to_dict(), "baseline": compared, "exit_code": code}
+    _emit(args, payload, render.trace_document(result, verbose=args.verbose, baseline=compared))
+    return code  # a baseline that differs does not change it (diagnostics/baseline.py says why)

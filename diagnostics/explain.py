@@ -6,7 +6,9 @@ writes each number as a product of the named dims (``--dim NAME=VALUE``); with `
 each number or shape belongs to. With the ptycho preset, ``Input to reshape is a tensor with 778752
 values, but the requested shape has 24336`` at N=64, gridsize 2, batch 32 (M=78) reads 778752 =
 (B*C)*M*M and 24336 = C*M*M, ratio 32 = B: a tensor held C canvases where B*C rows were expected,
-i.e. the batch of groups was merged upstream; and the 778752 incident's hypotheses are read.
+i.e. the batch of groups was merged upstream; and the 778752 incident's hypotheses are read. A
+message with a negative count, size or dim (``a tensor with -5 values``) is not read further: no
+tensor has one, so ``impossible`` names it and nothing is explained.
 
 Nothing here imports TensorFlow or the ``ptycho`` stack.
 """
@@ -18,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .incident import HYPOTHESES
-from .numbers import Match, TensorRef, matches, quantities
+from .numbers import Match, TensorRef, impossible, matches, quantities
 from .presets import GENERIC, Preset
 
 
@@ -51,6 +53,8 @@ class Explanation:
     ratio: str | None = None
     conclusion: str | None = None
     hypotheses: list[HypothesisReading] = field(default_factory=list)
+    # numbers or shapes no tensor can have (a negative count or dim): then nothing else is read
+    impossible: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -58,6 +62,8 @@ class Explanation:
         return out
 
     def explained(self) -> bool:
+        if self.impossible:
+            return False
         return any(self.factorisations.values()) or any(self.tensors.values())
 
 
@@ -107,6 +113,11 @@ def explain(
     say what the best reading implies (with the ptycho preset: for the 778752 incident's hypotheses)."""
     result = Explanation(message=message.strip(), dims=dict(dims), preset=preset.name)
     found = quantities(message)
+    bad = impossible(message, found)
+    if bad:
+        result.impossible = [(q.label, q.text()) for q in bad]
+        result.conclusion = _impossible_conclusion(result.impossible)
+        return result
     result.numbers = [(q.label, q.value) for q in found if q.value is not None]
     result.shapes = [(q.label, list(q.shape)) for q in found if q.shape is not None]
     values = [n for _, n in result.numbers] + [
@@ -128,6 +139,16 @@ def explain(
     if preset.incident:
         result.hypotheses = _incident_hypotheses(result, dims)
     return result
+
+
+def _impossible_conclusion(items: list[tuple[str, str]]) -> str:
+    said = "; ".join(f"{label} = {text}" for label, text in items)
+    return (
+        f"the message says {said}, and no tensor has a negative count, size or dim (an axis may count "
+        "from the end, and -1 in a shape means unknown): check that the message was copied whole, or, "
+        "if TensorFlow printed it, look for where that size was computed (a subtraction that went "
+        "below zero); nothing is factorised or matched"
+    )
 
 
 def _ratio_conclusion(result: Explanation, dims: dict[str, int], names: list[str], preset: Preset) -> str:

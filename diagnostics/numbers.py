@@ -25,13 +25,13 @@ _SHAPE = r"[\(\[]\s*(?:-?\d+|None|\?)?(?:\s*,\s*(?:-?\d+|None|\?))*\s*,?\s*[\)\]
 # (pattern, the label of each group): a group is a number or a shape, told apart by its text.
 PATTERNS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (
-        re.compile(r"Input to reshape is a tensor with (\d+) values, but the requested shape has (\d+)"),
+        re.compile(r"Input to reshape is a tensor with (-?\d+) values, but the requested shape has (-?\d+)"),
         ("values in the input", "values in the requested shape"),
     ),
     (
         re.compile(
-            r"Input to reshape is a tensor with (\d+) values, "
-            r"but the requested shape requires a multiple of (\d+)"
+            r"Input to reshape is a tensor with (-?\d+) values, "
+            r"but the requested shape requires a multiple of (-?\d+)"
         ),
         ("values in the input", "the requested shape's known part"),
     ),
@@ -43,14 +43,14 @@ PATTERNS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
         ("input shape", "target shape"),
     ),
     (re.compile(rf"Incompatible shapes: ({_SHAPE}) vs\. ({_SHAPE})"), ("first shape", "second shape")),
-    (re.compile(r"Dimensions must be equal, but are (\d+) and (\d+)"), ("first dim", "second dim")),
+    (re.compile(r"Dimensions must be equal, but are (-?\d+) and (-?\d+)"), ("first dim", "second dim")),
     (
         re.compile(rf"with input shapes: ({_SHAPE}), ({_SHAPE})"),
         ("first input shape", "second input shape"),
     ),
     (
         re.compile(
-            rf"expected axis (-?\d+) of input shape to have value (\d+), "
+            rf"expected axis (-?\d+) of input shape to have value (-?\d+), "
             rf"but received input with shape ({_SHAPE})"
         ),
         ("axis", "size the layer expects", "shape received"),
@@ -60,7 +60,7 @@ PATTERNS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
         ("shape the layer expects", "shape received"),
     ),
     (
-        re.compile(rf"expected ndim=(\d+), found ndim=(\d+)\. Full shape received: ({_SHAPE})"),
+        re.compile(rf"expected ndim=(-?\d+), found ndim=(-?\d+)\. Full shape received: ({_SHAPE})"),
         ("rank the layer expects", "rank received", "shape received"),
     ),
     (re.compile(rf"Shapes ({_SHAPE}) and ({_SHAPE}) are incompatible"), ("first shape", "second shape")),
@@ -84,17 +84,17 @@ PATTERNS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
         ("labels shape", "logits shape"),
     ),
     (
-        re.compile(r"Negative dimension size caused by subtracting (\d+) from (\d+)"),
+        re.compile(r"Negative dimension size caused by subtracting (-?\d+) from (-?\d+)"),
         ("window (kernel or pool) size", "input size along that axis"),
     ),
     (
-        re.compile(r"input depth must be evenly divisible by filter depth: (\d+) vs (\d+)"),
+        re.compile(r"input depth must be evenly divisible by filter depth: (-?\d+) vs (-?\d+)"),
         ("input channels", "filter's input channels"),
     ),
-    (re.compile(r"evenly divisible by (\d+) but is (\d+)"), ("divisor", "size")),
+    (re.compile(r"evenly divisible by (-?\d+) but is (-?\d+)"), ("divisor", "size")),
     (
         re.compile(
-            rf"ConcatOp : Dimension (\d+) in both shapes must be equal: shape\[0\] = ({_SHAPE}) "
+            rf"ConcatOp : Dimension (-?\d+) in both shapes must be equal: shape\[0\] = ({_SHAPE}) "
             rf"vs\. shape\[\d+\] = ({_SHAPE})"
         ),
         ("axis that differs", "first shape", "other shape"),
@@ -106,13 +106,14 @@ PATTERNS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
         ),
         ("first input shape", "second input shape"),
     ),
-    (re.compile(r"Shape must be rank (\d+) but is rank (\d+)"), ("rank expected", "rank received")),
-    (re.compile(r"Dimension must be (\d+) but is (\d+)"), ("rank of the tensor", "rank the op expects")),
+    (re.compile(r"Shape must be rank (-?\d+) but is rank (-?\d+)"), ("rank expected", "rank received")),
+    (re.compile(r"Dimension must be (-?\d+) but is (-?\d+)"), ("rank of the tensor", "rank the op expects")),
     (
-        re.compile(r"Invalid reduction dimension (\d+) for input with (\d+) dimensions"),
+        re.compile(r"Invalid reduction dimension (-?\d+) for input with (-?\d+) dimensions"),
         ("axis reduced", "rank of the tensor"),
     ),
-    (re.compile(r"dim (\w+): .* is (\d+), .* is (\d+)"), ("dim", "actual", "expected")),
+    (re.compile(r"dim (\w+): .* is (-?\d+), .* is (-?\d+)"), ("dim", "actual", "expected")),
+    (re.compile(r"Dimension (-?\d+) must be >= 0"), ("size of the requested dim",)),
 ]
 
 _ANY_SHAPE = re.compile(_SHAPE)
@@ -168,7 +169,7 @@ def _quantity(label: str, text: str) -> list[Quantity]:
     if text[:1] in "([":
         shape = parse_shape(text)
         out = [Quantity(label, shape=shape)]
-        if shape and all(d is not None for d in shape) and len(shape) > 1:
+        if shape and all(d is not None and d >= 0 for d in shape) and len(shape) > 1:
             n = 1
             for d in shape:
                 n *= d  # type: ignore[operator]
@@ -201,6 +202,30 @@ def quantities(message: str) -> list[Quantity]:
         if _useful(q) and all(f.value != q.value for f in found):
             found.append(q)
     return found
+
+
+# A count written before what it counts, in a message of no known form: "a tensor with -5 values".
+_COUNT = re.compile(r"(?<![\w.])(-?\d+) (values|elements|entries|rows|columns|channels|dimensions)\b")
+
+
+def impossible(message: str, found: Sequence[Quantity]) -> list[Quantity]:
+    """What no tensor can have: a negative count, size or rank, or a shape with a dim below -1.
+
+    An axis may be negative (it counts from the end) and a dim of -1 in a shape means unknown (or
+    "infer it" in a reshape's target): neither is refused. ``found`` is ``quantities(message)``;
+    a negative count written in words outside the known forms ("-5 values") is refused too.
+    """
+    out = [
+        q
+        for q in found
+        if (q.value is not None and q.value < 0 and q.label != "number" and not q.label.startswith("axis"))
+        or (q.shape is not None and any(d is not None and d < 0 for d in q.shape))
+    ]
+    for m in _COUNT.finditer(message):
+        value = int(m.group(1))
+        if value < 0 and all(q.value != value for q in out):
+            out.append(Quantity(m.group(2), value=value))
+    return out
 
 
 def _useful(q: Quantity) -> bool:

@@ -1,16 +1,18 @@
 """Named sets of dims for ``explain``: ``--dim NAME=VALUE`` for anyone, and the ptycho stack's preset.
 
 The ptycho preset fills ``B g C N M`` from ``--N --gridsize --batch --max-offset`` (M = N + 2 *
-ceil(max_offset), the stack's canvas; ``tests/test_run.py`` checks it against the stack's own
-``ModelConfig.padded_size``), names ``B*C`` as one quantity and reads the 778752 incident's
-hypotheses. Nothing here imports the stack: ``explain`` must run beside a user's own ``ptycho``.
+ceil(max_offset) rounded up to even, the stack's canvas; ``tests/test_run.py`` checks it against the
+stack's own ``ModelConfig.padded_size``; what each flag accepts: ``limits.py``), names ``B*C`` as
+one quantity and reads the 778752 incident's hypotheses. Nothing here imports the stack:
+``explain`` must run beside a user's own ``ptycho``.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
+
+from .limits import canvas_side, check_ptycho_flags
 
 
 @dataclass(frozen=True)
@@ -29,14 +31,8 @@ _DIM = re.compile(r"^([A-Za-z_][\w*]*)=(\d+)$")
 
 def ptycho_dims(N: int = 64, gridsize: int = 2, batch: int = 32, max_offset: float = 7.0) -> dict[str, int]:
     """The stack's dims: B groups of C = g*g patches of N x N pixels on M x M canvases."""
-    for name, value in (("--N", N), ("--gridsize", gridsize), ("--batch", batch)):
-        if value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value}")
-    if not (math.isfinite(max_offset) and 0 <= max_offset <= 4 * N):
-        raise ValueError(
-            f"--max-offset must be finite and within [0, 4*N = {4 * N}] pixels, got {max_offset}"
-        )
-    return {"B": batch, "g": gridsize, "C": gridsize * gridsize, "N": N, "M": N + 2 * math.ceil(max_offset)}
+    check_ptycho_flags(N, gridsize, batch, max_offset)
+    return {"B": batch, "g": gridsize, "C": gridsize * gridsize, "N": N, "M": canvas_side(N, max_offset)}
 
 
 def parse_dims(items: list[str]) -> dict[str, int]:

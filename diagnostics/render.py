@@ -146,7 +146,10 @@ def record_table(result: TraceResult) -> Table:
     return table
 
 
-def trace_document(result: TraceResult, *, verbose: bool = False) -> Document:
+def trace_document(
+    result: TraceResult, *, verbose: bool = False, baseline: dict[str, Any] | None = None
+) -> Document:
+    """The trace as a table; ``baseline`` (``baseline.compare``) adds a CHANGED line when it differs."""
     doc = _trace_heading(result)
     if verbose:
         doc += [record_table(result), Line("")]
@@ -178,6 +181,8 @@ def trace_document(result: TraceResult, *, verbose: bool = False) -> Document:
                 "green",
             )
         )
+    if baseline is not None and baseline["status"] == "differs":
+        doc.append(Line(baseline["message"], "bold yellow"))
     return doc
 
 
@@ -235,6 +240,8 @@ def explain_document(e: Explanation) -> Document:
         f"dims: {dims}" + (f"  (preset {e.preset})" if e.preset != "generic" else ""),
         "",
     ]
+    if e.impossible:
+        return _lines([*lines, f"cannot explain: {e.conclusion}"])
     for label, n in e.numbers:
         lines.append(f"{label}: {n}")
         facts = e.factorisations.get(n, [])

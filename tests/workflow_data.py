@@ -35,5 +35,3 @@ def model_dir(scan_file, tmp_path_factory) -> Path:
     ]
     assert train_cli.main([*argv, *TRAIN_SMALL]) == 0
     return out
-
-
