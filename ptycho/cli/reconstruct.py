@@ -103,7 +103,6 @@ def object_frame(raw: Any) -> tuple[tuple[int, int], np.ndarray]:
 
 def run(args: argparse.Namespace) -> int:
     from ..data.container import PtychoDataContainer
-    from ..data.grouping import choose_groups, group_by_indices
     from ..data.raw import RawData
     from ..files import check_output_dir, output_dir
     from ..model.bundle import load_bundle
@@ -120,13 +119,12 @@ def run(args: argparse.Namespace) -> int:
     crop = args.stitch_crop if args.stitch_crop is not None else min(footprint(raw.probeGuess), model.N // 2)
     if crop > model.N or (model.N - crop) % 2:
         raise ValueError(f"--stitch_crop {crop}: must be at most N={model.N} with N - crop even")
-    indices = choose_groups(
-        raw.positions, config.neighbor_count, len(raw.xcoords), model.gridsize, seed=args.seed
+    # Every position seeds one group (nsamples = P), drawn as in training.
+    grouped = raw.generate_grouped_data(
+        model.N, K=config.neighbor_count, nsamples=len(raw.xcoords), gridsize=model.gridsize, seed=args.seed
     )
     try:
-        data = PtychoDataContainer.from_grouped(
-            group_by_indices(raw, indices), raw.probeGuess, config.nphotons, model
-        )
+        data = PtychoDataContainer.from_grouped(grouped, raw.probeGuess, config.nphotons, model)
     except ValueError as exc:
         raise ValueError(f"{args.data_file}: {exc}") from None
     shape, origin = object_frame(raw)

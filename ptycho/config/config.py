@@ -53,16 +53,16 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         _require(
-            _is_int(self.N) and self.N >= 16 and self.N % 8 == 0 and _power_of_two(self.N // 8),
+            is_int(self.N) and self.N >= 16 and self.N % 8 == 0 and _power_of_two(self.N // 8),
             f"ModelConfig: N must be 8 times a power of two and >= 16 (16, 32, 64, 128, ...); "
             f"received: N={self.N!r}",
         )
         _require(
-            _is_int(self.gridsize) and self.gridsize in (1, 2, 3),
+            is_int(self.gridsize) and self.gridsize in (1, 2, 3),
             f"ModelConfig: gridsize must be 1, 2 or 3; received: gridsize={self.gridsize!r}",
         )
         _require(
-            _is_int(self.n_filters_scale) and self.n_filters_scale >= 1,
+            is_int(self.n_filters_scale) and self.n_filters_scale >= 1,
             f"ModelConfig: n_filters_scale must be a positive int; "
             f"received: n_filters_scale={self.n_filters_scale!r}",
         )
@@ -87,7 +87,7 @@ class ModelConfig:
         return m + (m % 2)
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     """An int, not a bool and not a float that happens to be whole (``gridsize=2.0`` is refused)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
@@ -154,11 +154,11 @@ class TrainingConfig:
             f"TrainingConfig: loss must be 'nll' or 'mae'; received: loss={self.loss!r}",
         )
         _require(
-            _is_int(self.nepochs) and self.nepochs >= 0,
+            is_int(self.nepochs) and self.nepochs >= 0,
             f"TrainingConfig: nepochs must be an int >= 0; received: nepochs={self.nepochs!r}",
         )
         _require(
-            _is_int(self.batch_size) and self.batch_size >= 1,
+            is_int(self.batch_size) and self.batch_size >= 1,
             f"TrainingConfig: batch_size must be an int >= 1; received: batch_size={self.batch_size!r}",
         )
         _require(
@@ -167,12 +167,12 @@ class TrainingConfig:
             f"received: learning_rate={self.learning_rate!r}",
         )
         _require(
-            _is_int(self.n_groups) and self.n_groups >= 1,
+            is_int(self.n_groups) and self.n_groups >= 1,
             f"TrainingConfig: n_groups must be an int >= 1; received: n_groups={self.n_groups!r}",
         )
-        _require(_is_int(self.seed), f"TrainingConfig: seed must be an int; received: seed={self.seed!r}")
+        _require(is_int(self.seed), f"TrainingConfig: seed must be an int; received: seed={self.seed!r}")
         _require(
-            _is_int(self.neighbor_count) and self.neighbor_count >= model.C,
+            is_int(self.neighbor_count) and self.neighbor_count >= model.C,
             f"TrainingConfig: neighbor_count (K={self.neighbor_count}) must be >= C = gridsize^2 = {model.C}",
         )
 

@@ -16,6 +16,7 @@ from ..config.config import ModelConfig
 from ..physics.probe import validate_probe
 from ..tensors import margin
 from .grouping import GroupedData
+from .raw import refuse_bad_values
 
 
 def intensity_scale(nphotons: float, N: int) -> float:
@@ -26,13 +27,7 @@ def intensity_scale(nphotons: float, N: int) -> float:
 def normalise_amplitudes(diffraction: np.ndarray) -> np.ndarray:
     """Scale so the mean over groups and channels of ``sum_pixels X^2`` equals ``(N/2)^2``."""
     n = diffraction.shape[1]
-    finite = np.isfinite(diffraction)
-    if not finite.all():
-        first = tuple(int(i) for i in np.unravel_index(int(np.argmin(finite)), diffraction.shape))
-        raise ValueError(
-            f"normalise_amplitudes: the diffraction data has {int(diffraction.size - finite.sum())} NaN or "
-            f"inf values (first at index {first}); expected finite amplitudes"
-        )
+    refuse_bad_values("the diffraction data", diffraction, "finite amplitudes", where="normalise_amplitudes")
     energy = np.mean(np.sum(diffraction.astype(np.float64) ** 2, axis=(1, 2)))
     if not np.isfinite(energy) or energy <= 0:
         raise ValueError(f"normalise_amplitudes: the diffraction data has no signal (mean energy {energy!r})")

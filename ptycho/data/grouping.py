@@ -15,6 +15,7 @@ from scipy.spatial import cKDTree
 
 from contracts import contract
 
+from ..config.config import is_int
 from ..physics.simulation import extract_patches
 from ..tensors import vocabulary as _vocabulary  # noqa: F401  (registers the dims its contract uses)
 
@@ -43,15 +44,15 @@ def choose_groups(
 ) -> np.ndarray:
     """Indices ``(nsamples, C)`` into ``positions`` ``(P, 2)``: each group a seed and C - 1 of the
     seed's K nearest neighbours."""
-    if not (_is_int(gridsize) and gridsize in (1, 2, 3)):
+    if not (is_int(gridsize) and gridsize in (1, 2, 3)):
         raise ValueError(
             f"generate_grouped_data: gridsize must be 1, 2 or 3 (an int); received: gridsize={gridsize!r}"
         )
-    if not (_is_int(nsamples) and nsamples >= 1):
+    if not (is_int(nsamples) and nsamples >= 1):
         raise ValueError(
             f"generate_grouped_data: nsamples must be an int >= 1; received: nsamples={nsamples!r}"
         )
-    if not (_is_int(K) and K >= 1):
+    if not (is_int(K) and K >= 1):
         raise ValueError(f"generate_grouped_data: K must be an int >= 1; received: K={K!r}")
     c = gridsize * gridsize
     p = len(positions)
@@ -89,10 +90,6 @@ def largest_group_offset(positions: np.ndarray, K: int, gridsize: int) -> float:
     hood = positions[np.asarray(neighbours).reshape(len(positions), k)]  # (P, K, 2)
     extent = hood.max(axis=1) - hood.min(axis=1)
     return float(extent.max()) * (c - 1) / c
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def group_by_indices(raw: RawData, indices: np.ndarray) -> GroupedData:

@@ -72,15 +72,15 @@ class RawData:
             raise ValueError(
                 f"RawData: {int(bad.sum())} positions are NaN or inf (first at index {int(np.argmax(bad))})"
             )
-        _refuse_bad_values("diff3d", self.diff3d, "amplitudes sqrt(counts): finite and >= 0", negative=True)
-        _refuse_bad_values("probeGuess", self.probeGuess, "a finite probe")
+        refuse_bad_values("diff3d", self.diff3d, "amplitudes sqrt(counts): finite and >= 0", negative=True)
+        refuse_bad_values("probeGuess", self.probeGuess, "a finite probe")
         if self.objectGuess is not None:
             if self.objectGuess.ndim != 2 or min(self.objectGuess.shape) < n:
                 raise ValueError(
                     f"RawData: objectGuess must be a 2-D image at least N x N = {n} x {n} (the probe's "
                     f"footprint); received: objectGuess.shape={self.objectGuess.shape}"
                 )
-            _refuse_bad_values("objectGuess", self.objectGuess, "a finite object")
+            refuse_bad_values("objectGuess", self.objectGuess, "a finite object")
         if self.nphotons is not None and not 0 < self.nphotons < np.inf:
             raise ValueError(
                 f"RawData: nphotons must be > 0 and finite; received: nphotons={self.nphotons!r}"
@@ -164,18 +164,21 @@ def _real(key: str, value: np.ndarray, dtype: type) -> np.ndarray:
     return array.astype(dtype, copy=False)
 
 
-def _refuse_bad_values(key: str, array: np.ndarray, expected: str, negative: bool = False) -> None:
+def refuse_bad_values(
+    key: str, array: np.ndarray, expected: str, negative: bool = False, where: str = "RawData"
+) -> None:
+    """``where: key has k NaN or inf values (first at index ...); expected ...`` (and negatives)."""
     finite = np.isfinite(array)
     if not finite.all():
         first = np.unravel_index(int(np.argmin(finite)), array.shape)
         raise ValueError(
-            f"RawData: {key} has {int(array.size - finite.sum())} NaN or inf values (first at "
+            f"{where}: {key} has {int(array.size - finite.sum())} NaN or inf values (first at "
             f"index {tuple(int(i) for i in first)}); expected {expected}"
         )
     if negative and (array < 0).any():
         below = array < 0
         first = np.unravel_index(int(np.argmax(below)), array.shape)
         raise ValueError(
-            f"RawData: {key} has {int(below.sum())} negative values (first {float(array[first]):.4g} at "
+            f"{where}: {key} has {int(below.sum())} negative values (first {float(array[first]):.4g} at "
             f"index {tuple(int(i) for i in first)}); expected {expected}"
         )

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..config.config import is_int
 from ..data.raw import RawData
 from .objects import image_object, lines_object
 from .probe import get_default_probe, validate_probe
@@ -54,18 +55,18 @@ class SimulationConfig:
 
     def __post_init__(self) -> None:
         for name, ok, expected in (
-            ("N", _int(self.N) and self.N >= 8, "an int >= 8"),
-            ("object_size", _int(self.object_size) and self.object_size >= 8, "an int >= 8"),
-            ("n_lines", _int(self.n_lines) and self.n_lines >= 1, "an int >= 1"),
+            ("N", is_int(self.N) and self.N >= 8, "an int >= 8"),
+            ("object_size", is_int(self.object_size) and self.object_size >= 8, "an int >= 8"),
+            ("n_lines", is_int(self.n_lines) and self.n_lines >= 1, "an int >= 1"),
             ("line_width", 0 < self.line_width < math.inf, "> 0 and finite"),
             ("probe_radius", 0 <= self.probe_radius <= self.N / 2, f"in [0, N/2 = {self.N / 2:g}]"),
             ("probe_curvature", math.isfinite(self.probe_curvature), "finite"),
             ("scan", self.scan in ("raster", "random"), "'raster' or 'random'"),
             ("scan_step", 0 <= self.scan_step < math.inf, ">= 0 and finite"),
             ("jitter", 0 <= self.jitter < math.inf, ">= 0 and finite"),
-            ("n_positions", _int(self.n_positions) and self.n_positions >= 1, "an int >= 1"),
+            ("n_positions", is_int(self.n_positions) and self.n_positions >= 1, "an int >= 1"),
             ("nphotons", 0 < self.nphotons < math.inf, "> 0 and finite"),
-            ("seed", _int(self.seed) and self.seed >= 0, "an int >= 0"),
+            ("seed", is_int(self.seed) and self.seed >= 0, "an int >= 0"),
         ):
             if not ok:
                 raise ValueError(
@@ -74,10 +75,6 @@ class SimulationConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def make_object(config: SimulationConfig) -> np.ndarray:
