@@ -44,7 +44,7 @@ def _report(title: str, run: Callable[[], object]) -> bool:
 
 def main() -> int:
     try:
-        get_mode()  # a bad PTYCHO_CONTRACTS is one line, not a traceback from inside the first check
+        get_mode()  # a bad mode in the environment: one line, not a traceback from the first check
     except ValueError as exc:
         print(f"contracts.demo: {exc}", file=sys.stderr)
         return 2
