@@ -2,8 +2,8 @@
 
 A border is trimmed before scoring; the amplitude is rescaled by the ratio of means (the PINN's
 amplitude scale is not identifiable); the phase has its mean (or a fitted plane) removed; PSNR and
-SSIM use the ground truth's data range, never a fixed peak of 255; FRC resolution uses the 1/7
-threshold.
+SSIM use the ground truth's data range, never a fixed peak of 255; FRC resolution is reported at
+the 1/7 and 0.5 thresholds.
 """
 
 from __future__ import annotations
@@ -73,10 +73,33 @@ def frc_curve(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def frc_resolution(a: np.ndarray, b: np.ndarray, threshold: float = 1 / 7) -> float:
-    """The first spatial frequency (cycles/pixel) where the FRC drops below ``threshold``; 0.5 if never."""
+    """The spatial frequency (cycles/pixel) where the FRC first falls below ``threshold``; 0.5 if never.
+
+    The crossing is interpolated linearly between the last ring above the threshold and the first
+    below it, so the result moves continuously with the images instead of in steps of one ring
+    (``1/n`` cycles/pixel). Nyquist is 0.5 cycles/pixel; the half-period resolution in pixels is
+    ``1 / (2 f)`` (see ``resolution_in_pixels``).
+    """
     freq, frc = frc_curve(a, b)
     below = np.nonzero(frc[1:] < threshold)[0]
-    return float(freq[1 + below[0]]) if below.size else 0.5
+    if not below.size:
+        return 0.5
+    k = 1 + int(below[0])
+    above, under = float(frc[k - 1]), float(frc[k])
+    if above < threshold:  # below from the first ring on (ring 0, the mean, is removed): no crossing
+        return float(freq[k])
+    step = float(freq[k] - freq[k - 1])
+    return float(freq[k - 1]) + step * (above - threshold) / (above - under)
+
+
+def nyquist_fraction(frequency: float) -> float:
+    """A spatial frequency in cycles/pixel as a fraction of Nyquist (0.5 cycles/pixel)."""
+    return frequency / 0.5
+
+
+def resolution_in_pixels(frequency: float) -> float:
+    """The half-period resolution (pixels) of a cut-off frequency in cycles/pixel: 1 px at Nyquist."""
+    return 1 / (2 * frequency) if frequency > 0 else float("inf")
 
 
 @dataclass(frozen=True)
@@ -87,6 +110,7 @@ class Metrics:
     amplitude_ssim: float
     phase_ssim: float
     frc_resolution: float  # cycles/pixel at FRC = 1/7 (higher is better)
+    frc_resolution_half: float  # cycles/pixel at FRC = 0.5 (the stricter threshold)
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -113,4 +137,5 @@ def evaluate(reconstruction: np.ndarray, truth: np.ndarray, border: int = 0, pla
         amplitude_ssim=float(structural_similarity(amp, amp_ref, data_range=amp_range)),
         phase_ssim=float(structural_similarity(phase, phase_ref, data_range=phase_range)),
         frc_resolution=frc_resolution(amp[:square, :square], amp_ref[:square, :square]),
+        frc_resolution_half=frc_resolution(amp[:square, :square], amp_ref[:square, :square], 0.5),
     )

@@ -42,11 +42,14 @@ def _scored(raw, obj) -> float:
 
 
 @pytest.mark.parametrize("engine", ptylab.ENGINES)
-def test_ptylab_reconstructs_our_simulated_object(engine):
+def test_ptylab_reconstructs_our_simulated_object(engine, capfd):
     """Our positions ([x, y] patch centres), amplitudes and probe, handed over in PtyLab's terms,
-    give back the object (amplitude SSIM over the scanned region; a flat object scores ~0.16)."""
+    give back the object (amplitude SSIM over the scanned region; a flat object scores ~0.16).
+    PtyLab's banner and progress bar stay out of the caller's output."""
     raw = _scan(jitter=0.5)
     result = ptylab.reconstruct(raw, raw.objectGuess.shape, engine=engine, iterations=60)
+    printed = capfd.readouterr()
+    assert f"Starting {engine}" not in printed.out + printed.err and "it/s" not in printed.err
     assert result.object.shape == raw.objectGuess.shape and np.isfinite(result.object).all()
     assert _scored(raw, result.object) > 0.95
 

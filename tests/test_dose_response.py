@@ -1,4 +1,5 @@
-"""The dose-response study end to end (smoke preset, subprocess) and its sanity gate."""
+"""The dose-response study end to end (smoke preset: 2 doses x 2 losses x 2 seeds and the ePIE
+baseline, subprocess), its sanity gate, its command line, and the claim's arithmetic."""
 
 from __future__ import annotations
 
@@ -12,12 +13,37 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ptycho.studies.dose_response import ARMS, PRESETS, Setup, sanity_problems
+from ptycho.studies.dose_response import (
+    ARMS,
+    PRESETS,
+    Setup,
+    claim_verdict,
+    dose_name,
+    matching_dose,
+    ratios_by_reference,
+    sanity_problems,
+    summarize,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "studies" / "dose_response_study.py"
 ARM_NAMES = ["1e9_nll", "1e9_mae", "1e4_nll", "1e4_mae"]
-METRICS = ["amplitude_mae", "phase_mae", "amplitude_psnr", "amplitude_ssim", "phase_ssim", "frc_resolution"]
+SEEDS = 2  # the smoke preset's
+RUNS = [f"{arm}_seed{seed}" for seed in range(SEEDS) for arm in ARM_NAMES]
+BASELINE_RUNS = [f"{dose}_epie_seed{seed}" for seed in range(SEEDS) for dose in ("1e9", "1e4")]
+METRICS = [
+    "amplitude_mae",
+    "phase_mae",
+    "amplitude_psnr",
+    "amplitude_ssim",
+    "phase_ssim",
+    "frc_resolution",
+    "frc_resolution_half",
+    "nyquist_fraction_1_7",
+    "resolution_px_1_7",
+    "nyquist_fraction_0_5",
+    "resolution_px_0_5",
+]
 
 
 def study(*args: str, env: dict | None = None, script: bool = False) -> subprocess.CompletedProcess:
@@ -47,11 +73,16 @@ def smoke(tmp_path_factory):
 def test_smoke_preset_writes_every_output(smoke):
     result, out = smoke
     assert result.returncode == 0, result.stderr[-3000:]
-    for name in ["metrics.json", "dose_response.png", "run.log", "config.json"]:
+    for name in ["metrics.json", "summary.json", "reconstructions.npz", "dose_response.png", "run.log"]:
         assert (out / name).is_file(), name
-    assert sorted(p.stem for p in (out / "histories").glob("*.json")) == sorted(ARM_NAMES)
+    assert sorted(p.stem for p in (out / "histories").glob("*.json")) == sorted(RUNS)
     log = (out / "run.log").read_text()
-    assert all(f"{arm}: " in log for arm in ARM_NAMES)
+    assert all(f"{arm} seed {seed}: " in log for arm in ARM_NAMES for seed in range(SEEDS))
+    assert all(f"{run}: ePIE 20 iterations" in log for run in BASELINE_RUNS)
+    assert "Starting ePIE" not in result.stderr and "it/s" not in result.stderr  # PtyLab kept quiet
+    with np.load(out / "reconstructions.npz") as saved:
+        assert sorted(saved.files) == sorted([*RUNS, *BASELINE_RUNS, "truth"])
+        assert all(saved[key].shape == saved["truth"].shape for key in saved.files)
     import matplotlib.image
 
     figure = matplotlib.image.imread(out / "dose_response.png")
@@ -59,6 +90,7 @@ def test_smoke_preset_writes_every_output(smoke):
     assert figure[..., :3].std() > 0.05  # images, not a blank canvas
     config = json.loads((out / "config.json").read_text())
     assert config["preset"]["name"] == "smoke" and config["preset"]["gridsize"] == 2
+    assert config["preset"]["seeds"] == SEEDS and config["preset"]["baseline"] == "ePIE"
 
 
 @pytest.mark.slow
@@ -66,20 +98,51 @@ def test_smoke_metrics_are_sane(smoke):
     result, out = smoke
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
-    assert list(metrics) == ARM_NAMES
+    assert list(metrics) == RUNS + BASELINE_RUNS  # one entry per arm and seed, then the baseline's
     for name, arm in metrics.items():
-        dose, loss = name.split("_")
-        assert arm["nphotons"] == float(dose) and arm["loss"] == loss
+        dose, method, seed = name.split("_")
+        assert arm["nphotons"] == float(dose) and arm["seed"] == int(seed.removeprefix("seed"))
         assert arm["valid"] and arm["problems"] == []
-        assert arm["translate_backend"] == "xla"  # the configuration that crashed in the seed
         for key in METRICS:
             assert math.isfinite(arm[key]) and math.isfinite(arm["untrained"][key]), (name, key)
         assert -1 <= arm["amplitude_ssim"] <= 1
+        assert 0 < arm["nyquist_fraction_1_7"] <= 1 and arm["resolution_px_1_7"] >= 1
+        assert arm["frc_resolution_half"] <= arm["frc_resolution"]  # 0.5 is the stricter threshold
         assert arm["amplitude_mae"] < arm["untrained"]["amplitude_mae"], name
+        if method == "epie":
+            assert arm["method"] == "ePIE" and arm["iterations"] == 20 and arm["seconds"] > 0
+            continue
+        assert arm["method"] == "pinn" and arm["loss"] == method and arm["arm"] == f"{dose}_{method}"
+        assert arm["translate_backend"] == "xla"  # the configuration of the 778752 incident
+        assert 0 < arm["train_seconds"] < arm["seconds"] and 0 < arm["inference_seconds"] < arm["seconds"]
         history = json.loads((out / "histories" / f"{name}.json").read_text())
         assert len(history["loss"]) == arm["epochs_run"] >= 1
         assert all(math.isfinite(v) for v in history["loss"])
         assert history["loss"][-1] == arm["final_loss"]
+    # The seeds are repeats with their own noise and initialisation, not copies.
+    assert metrics["1e4_nll_seed0"]["amplitude_mae"] != metrics["1e4_nll_seed1"]["amplitude_mae"]
+
+
+@pytest.mark.slow
+def test_smoke_summary_agrees_with_the_entries(smoke):
+    result, out = smoke
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    assert sorted(summary["by_method"]) == ["ePIE", "mae", "nll"]
+    for method, key in (("nll", "nll"), ("mae", "mae"), ("ePIE", "epie")):
+        for dose in ("1e9", "1e4"):
+            row = summary["by_method"][method][dose]
+            values = [metrics[f"{dose}_{key}_seed{s}"]["amplitude_ssim"] for s in range(SEEDS)]
+            assert row["seeds"] == SEEDS and row["invalid"] == 0
+            assert row["amplitude_ssim"]["mean"] == pytest.approx(sum(values) / SEEDS)
+            assert row["amplitude_ssim"]["std"] == pytest.approx(abs(values[0] - values[1]) / math.sqrt(2))
+    claim = summary["claim"]
+    assert claim["verdict"] in {"supported", "refuted", "inconclusive"}
+    assert claim["nll_at_reference"] == pytest.approx(
+        summary["by_method"]["nll"]["1e4"]["nyquist_fraction_1_7"]["mean"]
+    )
+    assert claim["statement"].endswith(claim["verdict"])
 
 
 @pytest.mark.slow
@@ -87,13 +150,24 @@ def test_an_arm_alone_gives_what_it_gives_among_the_others(smoke, tmp_path):
     """Nothing carries over between arms: run last after three others, or alone, 1e4_mae is the same."""
     result, out = smoke
     assert result.returncode == 0, result.stderr[-3000:]
-    alone = study("--preset", "smoke", "--arms", "1e4_mae", "--output-dir", str(tmp_path))
+    alone = study(
+        "--preset",
+        "smoke",
+        "--arms",
+        "1e4_mae",
+        "--seeds",
+        "1",
+        "--baseline",
+        "none",
+        "--output-dir",
+        str(tmp_path),
+    )
     assert alone.returncode == 0, alone.stderr[-3000:]
-    together = json.loads((out / "metrics.json").read_text())["1e4_mae"]
+    together = json.loads((out / "metrics.json").read_text())["1e4_mae_seed0"]
     single = json.loads((tmp_path / "metrics.json").read_text())
-    assert list(single) == ["1e4_mae"]
+    assert list(single) == ["1e4_mae_seed0"]
     for key in METRICS:
-        assert single["1e4_mae"][key] == pytest.approx(together[key], rel=1e-6, abs=1e-9), key
+        assert single["1e4_mae_seed0"][key] == pytest.approx(together[key], rel=1e-6, abs=1e-9), key
 
 
 @pytest.mark.slow
@@ -106,17 +180,22 @@ def test_the_gate_fails_the_run_naming_the_arm_and_v3_is_selectable(tmp_path):
         "1e9_nll",
         "--nepochs",
         "0",
+        "--seeds",
+        "1",
+        "--baseline",
+        "none",
         "--output-dir",
         str(tmp_path),
         env={"USE_XLA_TRANSLATE": "0"},
     )
     assert result.returncode == 3, result.stderr[-3000:]
     assert (
-        "sanity gate: arm 1e9_nll is invalid: no better than the untrained model: amplitude MAE"
+        "sanity gate: 1e9_nll_seed0 is invalid: no better than the untrained model: amplitude MAE"
         in result.stderr
     )
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["1e9_nll"]["valid"] is False and metrics["1e9_nll"]["translate_backend"] == "v3"
+    entry = metrics["1e9_nll_seed0"]
+    assert entry["valid"] is False and entry["translate_backend"] == "v3"
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
@@ -162,16 +241,121 @@ def test_a_bogus_contract_mode_is_refused_before_anything_is_written(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_unknown_arm_is_a_usage_error():
-    result = study("--arms", "1e5_nll")
-    assert result.returncode == 2
-    assert "unknown arm '1e5_nll'; the arms are 1e9_nll, 1e9_mae, 1e4_nll, 1e4_mae" in result.stderr
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--arms", "1e5_nll"], "unknown arm '1e5_nll'; the arms are 1e9_nll, 1e9_mae, 1e4_nll, 1e4_mae"),
+        (["--doses", "1e5", "--arms", "1e4_mae"], "unknown arm '1e4_mae'; the arms are 1e5_nll, 1e5_mae"),
+        (["--doses", "1e4,-1"], "doses must be finite and > 0; received: '-1'"),
+        (["--doses", "1e4,nan"], "doses must be finite and > 0; received: 'nan'"),
+        (["--doses", "1e4,ten"], "'ten' is not a number of photons"),
+        (["--doses", "1e4,1e4"], "dose '1e4' is given twice"),
+        (["--seeds", "0"], "must be >= 1; received: 0"),
+        (["--baseline", "SIRT"], "invalid choice: 'SIRT'"),
+    ],
+)
+def test_bad_study_arguments_are_usage_errors(args, message, tmp_path, capsys):
+    from ptycho.studies.dose_response import cli
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*args, "--output-dir", str(tmp_path / "out")])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_arms_and_presets():
     assert [a.name for a in ARMS] == ARM_NAMES
     assert PRESETS["full"].N == 64 and PRESETS["full"].gridsize == 2
     assert all(p.gridsize == 2 for p in PRESETS.values())
+    sweep, quick = PRESETS["sweep"], PRESETS["quick"]
+    assert len(sweep.doses) == 5 and sweep.seeds >= 3 and sweep.baseline == "ePIE"
+    assert 1e4 in sweep.doses  # the claim's reference dose
+    # The sweep is the quick preset's arms at more doses and seeds: its 1e9/1e4 seed-0 arms are quick's.
+    same = ("N", "gridsize", "object_size", "scan_step", "n_groups", "nepochs", "batch_size", "line_width")
+    assert all(getattr(sweep, f) == getattr(quick, f) for f in same)
+    assert [dose_name(d) for d in (1e3, 1e4, 2.5e4, 1e9, 3e-1)] == ["1e3", "1e4", "2.5e4", "1e9", "3e-1"]
+
+
+def _entry(method: str, dose: float, seed: int, resolution: float) -> dict:
+    loss = {"nll": "nll", "mae": "mae"}.get(method)
+    return {
+        "method": "pinn" if loss else method,
+        "loss": loss,
+        "nphotons": dose,
+        "seed": seed,
+        "valid": True,
+        "nyquist_fraction_1_7": resolution,
+        "amplitude_ssim": resolution,
+    }
+
+
+def _study_entries(nll, mae, doses=(1e3, 1e4, 1e5, 1e6, 1e9)) -> dict:
+    """Entries whose resolution is ``nll(dose, seed)`` / ``mae(dose, seed)``."""
+    entries = {}
+    for seed in range(3):
+        for dose in doses:
+            entries[f"{dose:g}_nll_{seed}"] = _entry("nll", dose, seed, nll(dose, seed))
+            entries[f"{dose:g}_mae_{seed}"] = _entry("mae", dose, seed, mae(dose, seed))
+    return entries
+
+
+class TestClaim:
+    """The claim's arithmetic on curves built for the test, where the answer is known by construction."""
+
+    def test_matching_dose_interpolates_in_log_dose(self):
+        doses, curve = np.array([1e3, 1e4, 1e5]), np.array([0.1, 0.2, 0.3])
+        assert matching_dose(doses, curve, 0.25) == (pytest.approx(10**4.5), "interpolated")
+        assert matching_dose(doses, curve, 0.2) == (pytest.approx(1e4), "interpolated")
+        assert matching_dose(doses, curve, 0.05) == (1e3, "at or below")
+        assert matching_dose(doses, curve, 0.35) == (1e5, "above")
+
+    def test_mae_needing_exactly_ten_times_the_dose_supports_the_claim(self):
+        """Resolution rising 0.05 per decade; MAE's curve is NLL's moved one decade up in dose."""
+        entries = _study_entries(
+            lambda d, s: 0.05 * math.log10(d),
+            lambda d, s: 0.05 * (math.log10(d) - 1),
+        )
+        claim = claim_verdict(entries)
+        assert claim["ratio"] == pytest.approx(10)
+        assert claim["ratio_interval_68"] == [pytest.approx(10), pytest.approx(10)]
+        assert claim["verdict"] == "supported"
+
+    def test_the_ratio_at_every_reference_dose_of_a_curve_moved_one_decade_is_ten(self):
+        entries = _study_entries(lambda d, s: 0.05 * math.log10(d), lambda d, s: 0.05 * (math.log10(d) - 1))
+        by_reference = ratios_by_reference(entries)
+        assert list(by_reference) == ["1e3", "1e4", "1e5", "1e6"]  # not the highest dose: nothing above it
+        assert all(c["ratio"] == pytest.approx(10) for c in by_reference.values())
+
+    def test_equal_losses_refute_it(self):
+        entries = _study_entries(lambda d, s: 0.05 * math.log10(d), lambda d, s: 0.05 * math.log10(d))
+        claim = claim_verdict(entries)
+        assert claim["ratio"] == pytest.approx(1) and claim["verdict"] == "refuted"
+
+    def test_a_difference_within_seed_noise_is_inconclusive(self):
+        """MAE 0.005 below NLL everywhere, seeds scattered by +-0.02 on a flat curve: no dose is
+        told apart; the bootstrap interval spans from below 3x to never."""
+        scatter = {0: -0.02, 1: 0.0, 2: 0.02}
+        entries = _study_entries(lambda d, s: 0.4 + scatter[s], lambda d, s: 0.395 + scatter[(s + 1) % 3])
+        claim = claim_verdict(entries)
+        assert claim["verdict"] == "inconclusive"
+        low, high = claim["ratio_interval_68"]
+        assert low < 3 and high is None  # in some draws MAE never reaches it: no upper bound
+
+    def test_not_tested_without_the_reference_dose(self):
+        entries = _study_entries(lambda d, s: 0.1, lambda d, s: 0.1, doses=(1e3, 1e5))
+        assert claim_verdict(entries)["verdict"] == "not tested"
+
+    def test_invalid_entries_are_left_out_of_the_summary_and_counted(self):
+        entries = _study_entries(lambda d, s: 0.1 * (s + 1), lambda d, s: 0.2, doses=(1e4,))
+        entries["10000_nll_2"]["valid"] = False
+        row = summarize(entries)["by_method"]["nll"]["1e4"]
+        assert row["seeds"] == 2 and row["invalid"] == 1
+        assert row["nyquist_fraction_1_7"] == {
+            "mean": pytest.approx(0.15),
+            "std": pytest.approx(0.0707107),
+            "n": 2,
+        }
 
 
 class TestSanityGate:

@@ -12,7 +12,11 @@ pixels. Its mPIE default ``alphaProbe = 0.1`` diverges on this data; 0.9 is used
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +26,18 @@ from ..physics.probe import footprint
 
 ENGINES = ("ePIE", "mPIE")
 _WAVELENGTH, _DXD, _DXO = 500e-9, 50e-6, 1e-6  # 1 um object pixels: zo = dxo * N * dxd / wavelength
+
+
+@contextlib.contextmanager
+def _silenced() -> Iterator[None]:
+    """PtyLab's prints and progress bars into a buffer, its INFO records dropped, for one run."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logging.disable(previous)
 
 
 @dataclass(frozen=True)
@@ -41,11 +57,13 @@ def reconstruct(
     iterations: int = 100,
     probe_guess: np.ndarray | None = None,
     seed: int = 0,
+    quiet: bool = True,
 ) -> IterativeResult:
     """Reconstruct ``raw`` (amplitudes ``sqrt(counts)``) with PtyLab's ``engine`` on the CPU.
 
     ``object_shape``: the object frame of ``raw``'s positions (even sides). ``probe_guess``:
-    the initial probe (default the data's ``probeGuess``), scaled to the data's counts.
+    the initial probe (default the data's ``probeGuess``), scaled to the data's counts. ``quiet``:
+    PtyLab's own printing and INFO logging are kept out of the caller's output (warnings pass).
     """
     if engine not in ENGINES:
         raise ValueError(
@@ -87,21 +105,24 @@ def reconstruct(
 
     state = np.random.get_state()  # PtyLab draws its position order from the global generator
     np.random.seed(seed)
+    # PtyLab prints a banner and a progress bar per run and logs at INFO through the root logger.
+    silence = _silenced() if quiet else contextlib.nullcontext()
     try:
-        result = Reconstruction(experiment, params)
-        result.initialObject, result.initialProbe = "ones", "circ"
-        result.initializeObjectProbe()
-        # The probe in counts units: its power equals the mean counts per pattern (|O| ~ 1).
-        power = float(np.mean(np.sum(intensities, axis=(1, 2))))
-        scaled = probe * np.sqrt(power / float(np.sum(np.abs(probe) ** 2)))
-        result.probe = scaled.astype(np.complex64).reshape(1, 1, 1, 1, n, n)  # before the engine reads it
-        solver = getattr(Engines, engine)(result, experiment, params, DummyMonitor())
-        solver.numIterations = iterations
-        if engine == "mPIE":
-            solver.alphaProbe = 0.9
-        start = time.perf_counter()
-        solver.reconstruct()
-        seconds = time.perf_counter() - start
+        with silence:
+            result = Reconstruction(experiment, params)
+            result.initialObject, result.initialProbe = "ones", "circ"
+            result.initializeObjectProbe()
+            # The probe in counts units: its power equals the mean counts per pattern (|O| ~ 1).
+            power = float(np.mean(np.sum(intensities, axis=(1, 2))))
+            scaled = probe * np.sqrt(power / float(np.sum(np.abs(probe) ** 2)))
+            result.probe = scaled.astype(np.complex64).reshape(1, 1, 1, 1, n, n)  # before the engine reads it
+            solver = getattr(Engines, engine)(result, experiment, params, DummyMonitor())
+            solver.numIterations = iterations
+            if engine == "mPIE":
+                solver.alphaProbe = 0.9
+            start = time.perf_counter()
+            solver.reconstruct()
+            seconds = time.perf_counter() - start
     finally:
         np.random.set_state(state)
     whole = np.asarray(result.object)[0, 0, 0, 0]

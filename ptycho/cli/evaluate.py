@@ -82,9 +82,10 @@ def run(args: argparse.Namespace) -> int:
     if border < 0 or 2 * border >= min(image.shape):
         raise ValueError(f"--border {border}: must be >= 0 and leave pixels of a {image.shape} image")
     metrics = evaluate(image, truth, border=border, plane=args.phase_plane).to_dict()
-    print(f"{'metric':<16} value   ({args.reconstruction} vs {args.reference}, border {border} px)")
+    width = max(map(len, metrics)) + 1
+    print(f"{'metric':<{width}} value   ({args.reconstruction} vs {args.reference}, border {border} px)")
     for key, value in metrics.items():
-        print(f"{key:<16} {value:.4f}")
+        print(f"{key:<{width}} {value:.4f}")
     if args.output_dir is not None:
         amplitude = np.abs(trim(truth, border)).astype(np.float64)
         square = min(amplitude.shape)

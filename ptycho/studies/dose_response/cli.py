@@ -1,6 +1,7 @@
 """The study's command line: ``python -m ptycho.studies.dose_response --preset quick --output-dir out``.
 
-Exit codes: 0 every arm valid; 3 an arm failed the sanity gate (``GATE_FAILED``); 2 usage.
+Exit codes: 0 every arm (and baseline run) valid; 3 one failed the sanity gate (``GATE_FAILED``);
+2 usage.
 ``USE_XLA_TRANSLATE=0`` selects the ImageProjectiveTransformV3 backend instead of XLA.
 """
 
@@ -8,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from .presets import ARMS, PRESETS, Arm
+from .presets import LOSSES, PRESETS, Arm, arms_of
 from .run import run_study
 
 log = logging.getLogger(__package__)  # one logger for the study: run.log names it once
@@ -19,14 +22,44 @@ log = logging.getLogger(__package__)  # one logger for the study: run.log names 
 GATE_FAILED = 3
 
 
-def _parse_arms(text: str | None) -> tuple[Arm, ...]:
+BASELINES = ("ePIE", "mPIE", "none")
+
+
+def _parse_doses(text: str) -> tuple[float, ...]:
+    doses = []
+    for item in text.split(","):
+        try:
+            dose = float(item)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{item!r} is not a number of photons") from None
+        if not (math.isfinite(dose) and dose > 0):
+            raise argparse.ArgumentTypeError(f"doses must be finite and > 0; received: {item!r}")
+        if dose in doses:
+            raise argparse.ArgumentTypeError(f"dose {item!r} is given twice")
+        doses.append(dose)
+    return tuple(doses)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1; received: {value}")
+    return value
+
+
+def _choose_arms(text: str | None, doses: tuple[float, ...]) -> tuple[Arm, ...]:
+    """The arms named in ``text`` (comma-separated) among the doses' arms; all of them when empty."""
+    every = arms_of(doses)
     if not text:
-        return ARMS
-    by_name = {a.name: a for a in ARMS}
+        return every
+    by_name = {a.name: a for a in every}
     chosen = []
     for name in text.split(","):
         if name not in by_name:
-            raise argparse.ArgumentTypeError(f"unknown arm {name!r}; the arms are {', '.join(by_name)}")
+            raise ValueError(f"unknown arm {name!r}; the arms are {', '.join(by_name)}")
         chosen.append(by_name[name])
     return tuple(chosen)
 
@@ -34,12 +67,15 @@ def _parse_arms(text: str | None) -> tuple[Arm, ...]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ptycho.studies.dose_response",
-        description="Dose-response study (1e9/1e4 photons x NLL/MAE), gridsize 2 with XLA translation by "
-        "default (USE_XLA_TRANSLATE=0 selects V3). Exit 0: all arms valid; 3: an arm failed "
-        "the sanity gate; 2: usage.",
+        description="Dose-response study (doses x Poisson NLL / amplitude MAE, repeated over seeds, with "
+        "an optional iterative baseline from PtyLab), gridsize 2 with XLA translation by default "
+        "(USE_XLA_TRANSLATE=0 selects V3). Exit 0: all arms valid; 3: an arm failed the sanity "
+        "gate; 2: usage.",
         epilog="presets: "
         + "; ".join(
-            f"{p.name} (N={p.N}, {p.n_groups} groups, {p.nepochs} epochs, {p.expected})"
+            f"{p.name} (N={p.N}, {p.n_groups} groups, {p.nepochs} epochs, doses "
+            f"{','.join(f'{d:g}' for d in p.doses)}, {p.seeds} seed(s), baseline {p.baseline or 'none'}, "
+            f"{p.expected})"
             for p in PRESETS.values()
         ),
     )
@@ -59,7 +95,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--nepochs", type=int, default=None, help="override the preset's epochs (0: untrained)"
     )
     parser.add_argument(
-        "--arms", type=_parse_arms, default=ARMS, help="comma-separated subset, e.g. 1e9_mae,1e4_mae"
+        "--doses",
+        type=_parse_doses,
+        default=None,
+        help="photons per pattern, comma-separated, e.g. 1e3,1e4,1e5,1e6,1e9 (default: the preset's)",
+    )
+    parser.add_argument(
+        "--seeds", type=_positive_int, default=None, help="repeats of every arm (default: the preset's)"
+    )
+    parser.add_argument(
+        "--baseline",
+        choices=BASELINES,
+        default=None,
+        help="PtyLab engine run on each dose's data, or none (default: the preset's; needs "
+        "pip install '.[baseline]')",
+    )
+    parser.add_argument(
+        "--arms",
+        default=None,
+        help=f"comma-separated subset of the doses x losses ({', '.join(LOSSES)}), e.g. 1e9_mae,1e4_mae",
     )
     parser.add_argument(
         "--phase", action="store_true", help="give the lines object a phase (default amplitude-only)"
@@ -72,6 +126,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.nepochs is not None and args.nepochs < 0:
         parser.error(f"--nepochs must be >= 0; received: {args.nepochs}")
+    preset = PRESETS[args.preset]
+    changes: dict[str, object] = {}
+    if args.doses is not None:
+        changes["doses"] = args.doses
+    if args.seeds is not None:
+        changes["seeds"] = args.seeds
+    if args.baseline is not None:
+        changes["baseline"] = None if args.baseline == "none" else args.baseline
+    args.preset = replace(preset, **changes)  # type: ignore[arg-type]
+    try:
+        args.arms = _choose_arms(args.arms, args.preset.doses)
+    except ValueError as exc:
+        parser.error(f"argument --arms: {exc}")
+    if args.preset.baseline:
+        try:
+            import PtyLab  # noqa: F401
+        except ImportError:
+            parser.error(
+                f"the preset's baseline {args.preset.baseline} needs PtyLab: pip install '.[baseline]' "
+                "(or --baseline none)"
+            )
     from contracts import get_mode
 
     from ...files import check_output_dir, output_dir
@@ -109,9 +184,13 @@ def _study(args: argparse.Namespace, out: Path) -> int:
     logging.getLogger("tensorflow").addFilter(
         lambda record: "triggered tf.function retracing" not in record.getMessage()
     )
-    results = run_study(PRESETS[args.preset], out, args.arms, args.nepochs, args.phase)
-    failed = [r for r in results if r.problems]
-    for r in failed:
-        log.error("sanity gate: arm %s is invalid: %s", r.arm.name, "; ".join(r.problems))
-    log.info("wrote %s (metrics.json, dose_response.png, histories/, run.log, config.json)", args.output_dir)
+    results, baselines = run_study(args.preset, out, args.arms, args.nepochs, args.phase)
+    failed = [(r.key, r.problems) for r in results if r.problems]
+    failed += [(b.key, b.problems) for b in baselines if b.problems]
+    for key, problems in failed:
+        log.error("sanity gate: %s is invalid: %s", key, "; ".join(problems))
+    log.info(
+        "wrote %s (metrics.json, summary.json, dose_response.png, histories/, run.log, config.json)",
+        args.output_dir,
+    )
     return GATE_FAILED if failed else 0

@@ -1,9 +1,9 @@
-"""The study's presets (sizes, epochs, optimisation) and its four arms (dose x loss)."""
+"""The study's presets (sizes, epochs, optimisation, doses, seeds, baseline) and its arms (dose x loss)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 DOSES = (1e9, 1e4)
 LOSSES = ("nll", "mae")
@@ -29,6 +29,10 @@ class Preset:
     neighbor_count: int = 4
     jitter: float = 0.5  # uniform sub-pixel jitter of the raster (px)
     seed: int = 0
+    doses: tuple[float, ...] = DOSES  # photons per pattern; one arm per dose and loss
+    seeds: int = 1  # repeats of every arm with its own Poisson noise and initialisation
+    baseline: str | None = None  # a PtyLab engine ("ePIE", "mPIE") run on each dose's data, or None
+    baseline_iterations: int = 100
     expected: str = ""  # measured wall time on the 2-core CPU, for the README and --help
 
     @property
@@ -42,7 +46,7 @@ class Preset:
         return 2 * math.ceil(self.probe_radius)
 
 
-PRESETS = {
+PRESETS: dict[str, Preset] = {
     "smoke": Preset(
         "smoke",
         N=16,
@@ -55,7 +59,10 @@ PRESETS = {
         learning_rate={"nll": 1e-3, "mae": 1e-3},
         n_lines=10,
         n_filters_scale=1,
-        expected="about 45 s",
+        seeds=2,
+        baseline="ePIE",
+        baseline_iterations=20,
+        expected="about 110 s",
     ),
     "quick": Preset(
         "quick",
@@ -90,6 +97,12 @@ PRESETS = {
 }
 
 
+def dose_name(nphotons: float) -> str:
+    """``1e4`` for 10^4 photons, ``2.5e4`` for 25000: short, and unique for distinct doses."""
+    mantissa, exponent = f"{nphotons:.6e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
+
+
 @dataclass(frozen=True)
 class Arm:
     nphotons: float
@@ -97,7 +110,23 @@ class Arm:
 
     @property
     def name(self) -> str:
-        return f"1e{round(math.log10(self.nphotons))}_{self.loss}"
+        return f"{dose_name(self.nphotons)}_{self.loss}"
 
 
-ARMS = tuple(Arm(dose, loss) for dose in DOSES for loss in LOSSES)
+def arms_of(doses: tuple[float, ...]) -> tuple[Arm, ...]:
+    """Every dose with every loss, in dose order as given."""
+    return tuple(Arm(dose, loss) for dose in doses for loss in LOSSES)
+
+
+ARMS = arms_of(DOSES)
+
+# The quick preset's arms at five doses and three seeds, with ePIE: its seed-0 1e9 and 1e4 arms are
+# the quick preset's.
+PRESETS["sweep"] = replace(
+    PRESETS["quick"],
+    name="sweep",
+    doses=(1e3, 1e4, 1e5, 1e6, 1e9),
+    seeds=3,
+    baseline="ePIE",
+    expected="about 30 min (the quick preset's arms at 5 doses x 3 seeds, and ePIE)",
+)

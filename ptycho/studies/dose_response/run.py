@@ -1,5 +1,5 @@
-"""One study run: the shared setup, each arm (simulate, build, train, stitch, score), the sanity gate
-and the files written to the output directory."""
+"""One study run: the shared setup, each arm and seed (simulate, build, train, stitch, score), the
+iterative baseline on the same data, the sanity gate and the files written to the output directory."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ...files import save_json
+from ...files import save_json, save_npz
+from .claim import claim_verdict, ratios_by_reference, summarize
 from .figure import save_figure
-from .presets import ARMS, Arm, Preset
+from .presets import Arm, Preset, arms_of, dose_name
 
 log = logging.getLogger(__package__)  # one logger for the study: run.log names it once
 
@@ -29,6 +30,32 @@ class ArmResult:
     seconds: float
     backend: str
     problems: list[str] = field(default_factory=list)
+    seed: int = 0
+    train_seconds: float = 0.0
+    inference_seconds: float = 0.0  # stitching every group's prediction after training
+
+    @property
+    def key(self) -> str:
+        return f"{self.arm.name}_seed{self.seed}"
+
+
+@dataclass
+class BaselineResult:
+    """The iterative reconstruction of one dose's data (one seed's noise)."""
+
+    engine: str
+    nphotons: float
+    seed: int
+    reconstruction: np.ndarray  # complex (H, W) in the truth's frame
+    metrics: dict[str, float]
+    untrained: dict[str, float]  # its initial object (ones), scored the same way
+    iterations: int
+    seconds: float
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{dose_name(self.nphotons)}_{self.engine.lower()}_seed{self.seed}"
 
 
 @dataclass
@@ -72,8 +99,14 @@ def make_setup(preset: Preset, phase: bool = False) -> Setup:
     return Setup(preset, truth, probe, positions, grouped.nn_indices, max_offset, border)
 
 
-def run_arm(setup: Setup, arm: Arm, nepochs: int) -> ArmResult:
-    """Simulate, build a fresh model, train, stitch and score one arm."""
+def noise_seed(preset: Preset, seed: int) -> int:
+    """The Poisson noise seed of repeat ``seed``: the same for every loss (and the baseline) at a dose."""
+    return preset.seed + 1 + 1000 * seed
+
+
+def run_arm(setup: Setup, arm: Arm, nepochs: int, seed: int = 0) -> ArmResult:
+    """Simulate, build a fresh model, train, stitch and score one arm; ``seed`` picks the repeat
+    (its own Poisson noise and initialisation; repeat 0 is the study's original seeding)."""
     import keras
 
     from ptycho.config.config import ModelConfig, TrainingConfig
@@ -87,9 +120,9 @@ def run_arm(setup: Setup, arm: Arm, nepochs: int) -> ArmResult:
 
     preset, start = setup.preset, time.perf_counter()
     keras.backend.clear_session()
-    keras.utils.set_random_seed(preset.seed)
+    keras.utils.set_random_seed(preset.seed + seed)
     diffraction = simulate_diffraction(
-        setup.truth, setup.probe, setup.positions, arm.nphotons, seed=preset.seed + 1
+        setup.truth, setup.probe, setup.positions, arm.nphotons, seed=noise_seed(preset, seed)
     )
     raw = RawData(setup.positions[:, 0], setup.positions[:, 1], diffraction, setup.probe)
     model_config = ModelConfig(
@@ -107,7 +140,7 @@ def run_arm(setup: Setup, arm: Arm, nepochs: int) -> ArmResult:
         learning_rate=preset.learning_rate[arm.loss],
         n_groups=preset.n_groups,
         neighbor_count=preset.neighbor_count,
-        seed=preset.seed,
+        seed=preset.seed + seed,
     )
     data = PtychoDataContainer.from_grouped(
         group_by_indices(raw, setup.groups), setup.probe, arm.nphotons, model_config
@@ -118,17 +151,21 @@ def run_arm(setup: Setup, arm: Arm, nepochs: int) -> ArmResult:
     def stitched() -> np.ndarray:
         return reconstruct(compiled.diffraction_to_obj, data, shape, batch_size=64, crop=preset.stitch_crop)
 
-    untrained = evaluate(stitched(), setup.truth, border=setup.border).to_dict()
+    untrained = _with_resolution(evaluate(stitched(), setup.truth, border=setup.border).to_dict())
+    label = f"{arm.name} seed {seed}"
     log.info(
         "%s: %d groups, mean counts %.3g per pattern, backend %s; untrained amplitude MAE %.4f",
-        arm.name,
+        label,
         len(data),
         float(np.mean(np.sum(diffraction**2, axis=(1, 2)))),
         compiled.autoencoder.translate_backend,
         untrained["amplitude_mae"],
     )
+    trained_at = time.perf_counter()
     history = fit(compiled, data, config)
+    inferred_at = time.perf_counter()
     reconstruction = stitched()
+    done = time.perf_counter()
     scored = _score(reconstruction, setup)
     result = ArmResult(
         arm,
@@ -138,11 +175,14 @@ def run_arm(setup: Setup, arm: Arm, nepochs: int) -> ArmResult:
         history,
         time.perf_counter() - start,
         compiled.autoencoder.translate_backend,
+        seed=seed,
+        train_seconds=inferred_at - trained_at,
+        inference_seconds=done - inferred_at,
     )
     result.problems = sanity_problems(reconstruction, setup, scored, untrained)
     log.info(
         "%s: %.1f s, amplitude SSIM %.3f (untrained %.3f), MAE %.4f (untrained %.4f)%s",
-        arm.name,
+        label,
         result.seconds,
         scored.get("amplitude_ssim", float("nan")),
         untrained["amplitude_ssim"],
@@ -153,12 +193,65 @@ def run_arm(setup: Setup, arm: Arm, nepochs: int) -> ArmResult:
     return result
 
 
+def run_baseline(setup: Setup, nphotons: float, seed: int = 0) -> BaselineResult:
+    """The preset's PtyLab engine on the data ``run_arm`` trains on at this dose and seed, from a
+    flat object and the true probe (the PINN is given the true probe too)."""
+    from ptycho.baselines import ptylab
+    from ptycho.data.raw import RawData
+    from ptycho.physics.simulation import simulate_diffraction
+
+    preset = setup.preset
+    assert preset.baseline is not None
+    diffraction = simulate_diffraction(
+        setup.truth, setup.probe, setup.positions, nphotons, seed=noise_seed(preset, seed)
+    )
+    raw = RawData(setup.positions[:, 0], setup.positions[:, 1], diffraction, setup.probe)
+    result = ptylab.reconstruct(
+        raw, setup.truth.shape, engine=preset.baseline, iterations=preset.baseline_iterations, seed=seed
+    )
+    scored = _score(result.object, setup)
+    untrained = _score(np.ones_like(setup.truth), setup)
+    baseline = BaselineResult(
+        preset.baseline,
+        nphotons,
+        seed,
+        result.object,
+        scored,
+        untrained,
+        result.iterations,
+        result.seconds,
+    )
+    baseline.problems = sanity_problems(result.object, setup, scored, untrained)
+    log.info(
+        "%s: %s %d iterations, %.1f s, amplitude SSIM %.3f, MAE %.4f%s",
+        baseline.key,
+        preset.baseline,
+        result.iterations,
+        result.seconds,
+        scored.get("amplitude_ssim", float("nan")),
+        scored.get("amplitude_mae", float("nan")),
+        "" if not baseline.problems else "; FAILS: " + "; ".join(baseline.problems),
+    )
+    return baseline
+
+
 def _score(reconstruction: np.ndarray, setup: Setup) -> dict[str, float]:
+    """The metrics of a reconstruction against the truth (none when it has NaN or inf)."""
     from ptycho.evaluation import evaluate
 
     if not np.isfinite(reconstruction).all():
         return {}
-    return evaluate(reconstruction, setup.truth, border=setup.border).to_dict()
+    return _with_resolution(evaluate(reconstruction, setup.truth, border=setup.border).to_dict())
+
+
+def _with_resolution(metrics: dict[str, float]) -> dict[str, float]:
+    """Each FRC resolution also as a fraction of Nyquist and as a half-period in pixels."""
+    from ptycho.evaluation import nyquist_fraction, resolution_in_pixels
+
+    for suffix, key in (("1_7", "frc_resolution"), ("0_5", "frc_resolution_half")):
+        metrics[f"nyquist_fraction_{suffix}"] = nyquist_fraction(metrics[key])
+        metrics[f"resolution_px_{suffix}"] = resolution_in_pixels(metrics[key])
+    return metrics
 
 
 def sanity_problems(
@@ -185,27 +278,65 @@ def sanity_problems(
     return []
 
 
-def write_outputs(results: list[ArmResult], setup: Setup, out: Path, seconds: float, nepochs: int) -> None:
+def write_outputs(
+    results: list[ArmResult],
+    baselines: list[BaselineResult],
+    setup: Setup,
+    out: Path,
+    seconds: float,
+    nepochs: int,
+) -> dict[str, object]:
+    """``metrics.json`` (one entry per arm and seed, and per baseline run), ``summary.json`` (mean and
+    spread over seeds, the claim), ``reconstructions.npz`` (the truth and every stitched object, by
+    entry), histories, ``config.json`` and the figure. Returns the summary."""
     histories = out / "histories"
     histories.mkdir(parents=True, exist_ok=True)
     for r in results:
-        save_json(histories / f"{r.arm.name}.json", r.history)
-    metrics = {
-        r.arm.name: {
+        save_json(histories / f"{r.key}.json", r.history)
+    metrics: dict[str, dict[str, object]] = {}
+    for r in results:
+        metrics[r.key] = {
+            "method": "pinn",
+            "arm": r.arm.name,
             "nphotons": r.arm.nphotons,
             "loss": r.arm.loss,
+            "seed": r.seed,
             **r.metrics,
             "untrained": r.untrained,
             "epochs_run": len(r.history.get("loss", [])),
             "final_loss": r.history["loss"][-1] if r.history.get("loss") else None,
             "seconds": round(r.seconds, 2),
+            "train_seconds": round(r.train_seconds, 2),
+            "inference_seconds": round(r.inference_seconds, 2),
             "translate_backend": r.backend,
             "valid": not r.problems,
             "problems": r.problems,
         }
-        for r in results
-    }
+    for b in baselines:
+        metrics[b.key] = {
+            "method": b.engine,
+            "nphotons": b.nphotons,
+            "seed": b.seed,
+            **b.metrics,
+            "untrained": b.untrained,
+            "iterations": b.iterations,
+            "seconds": round(b.seconds, 2),
+            "valid": not b.problems,
+            "problems": b.problems,
+        }
     save_json(out / "metrics.json", metrics)
+    save_npz(
+        out / "reconstructions.npz",
+        truth=setup.truth,
+        **{r.key: r.reconstruction for r in results},
+        **{b.key: b.reconstruction for b in baselines},
+    )
+    summary = summarize(metrics)
+    summary["claim"] = claim_verdict(metrics)
+    summary["by_reference_dose"] = ratios_by_reference(metrics)
+    # The same reading in amplitude SSIM: a second view, not the claim (which is about resolution).
+    summary["by_reference_dose_ssim"] = ratios_by_reference(metrics, "amplitude_ssim")
+    save_json(out / "summary.json", summary)
     p = setup.preset
     run = {
         "preset": asdict(replace(p, nepochs=nepochs)),
@@ -216,17 +347,26 @@ def write_outputs(results: list[ArmResult], setup: Setup, out: Path, seconds: fl
         "total_seconds": round(seconds, 1),
     }
     save_json(out / "config.json", run)
-    save_figure(results, setup, out / "dose_response.png")
+    save_figure(results, baselines, setup, summary, out / "dose_response.png")
+    return summary
 
 
 def run_study(
-    preset: Preset, out: Path, arms: tuple[Arm, ...] = ARMS, nepochs: int | None = None, phase: bool = False
-) -> list[ArmResult]:
+    preset: Preset,
+    out: Path,
+    arms: tuple[Arm, ...] | None = None,
+    nepochs: int | None = None,
+    phase: bool = False,
+) -> tuple[list[ArmResult], list[BaselineResult]]:
+    """Every arm (default: the preset's doses x both losses) for each of the preset's seeds, then the
+    preset's baseline on each dose's data; writes everything into ``out``."""
     start = time.perf_counter()
     nepochs = preset.nepochs if nepochs is None else nepochs
+    arms = arms_of(preset.doses) if arms is None else arms
     setup = make_setup(preset, phase=phase)
     log.info(
-        "preset %s: object %dx%d, %d positions, %d groups of %d, max_offset %g, scored border %d px",
+        "preset %s: object %dx%d, %d positions, %d groups of %d, max_offset %g, scored border %d px; "
+        "%d arms x %d seeds%s",
         preset.name,
         preset.object_size,
         preset.object_size,
@@ -235,7 +375,16 @@ def run_study(
         preset.gridsize**2,
         setup.max_offset,
         setup.border,
+        len(arms),
+        preset.seeds,
+        f", baseline {preset.baseline}" if preset.baseline else "",
     )
-    results = [run_arm(setup, arm, nepochs) for arm in arms]
-    write_outputs(results, setup, out, time.perf_counter() - start, nepochs)
-    return results
+    results = [run_arm(setup, arm, nepochs, seed) for seed in range(preset.seeds) for arm in arms]
+    doses = list(dict.fromkeys(arm.nphotons for arm in arms))
+    baselines = (
+        [run_baseline(setup, dose, seed) for seed in range(preset.seeds) for dose in doses]
+        if preset.baseline
+        else []
+    )
+    write_outputs(results, baselines, setup, out, time.perf_counter() - start, nepochs)
+    return results, baselines
