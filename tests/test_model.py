@@ -103,6 +103,48 @@ def test_every_output_keeps_its_input_batch(N, gridsize, backend):
     assert [tuple(t.shape) for t in single] == [(1, N, N, 1), (1, N, N, c), (1, N, N, c)]
 
 
+def test_keras_conv2d_on_an_empty_batch_is_still_broken_below_us():
+    """Why ``ptycho.model.layers.Conv2D`` exists: TensorFlow's oneDNN convolution on CPU returns its
+    input for an empty batch, so Keras' Conv2D fails at the bias add. When this test fails, the
+    bug is fixed upstream and the workaround can go."""
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match=r"Incompatible shapes: \[0,16,16,4\] vs. \[1,1,1,64\]"
+    ):
+        keras.layers.Conv2D(64, 3, padding="same")(tf.zeros((0, 16, 16, 4)))
+
+
+@pytest.mark.parametrize("mode", ["eager", "graph", "xla"])
+def test_the_model_runs_on_an_empty_batch(mode):
+    """B = 0 (an empty replica's share under tf.distribute, CONVENTIONS.md allows it): every output
+    empty with the right trailing shape, in eager, graph and XLA."""
+    N, gridsize, c = 32, 2, 4
+    autoencoder, to_obj = create_model_with_gridsize(gridsize, N, "xla", n_filters_scale=1, max_offset=8)
+    inputs = [tf.zeros((0, N, N, c)), tf.zeros((0, 1, 2, c))]
+    run = {
+        "eager": autoencoder,
+        "graph": tf.function(autoencoder),
+        "xla": tf.function(autoencoder, jit_compile=True),
+    }
+    outputs = run[mode](inputs)
+    assert [tuple(t.shape) for t in outputs] == [(0, N, N, 1), (0, N, N, c), (0, N, N, c)]
+    assert tuple(to_obj(inputs).shape) == (0, N, N, 1)
+
+
+def test_our_conv2d_computes_what_keras_conv2d_computes():
+    x = tf.random.stateless_normal((3, 16, 16, 4), seed=(1, 2))
+    ours, theirs = (
+        L.Conv2D(8, 3, padding="same", activation="relu"),
+        keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
+    )
+    ours.build(x.shape)
+    theirs.build(x.shape)
+    theirs.set_weights([w + 0.1 for w in ours.get_weights()])
+    ours.set_weights(theirs.get_weights())
+    for mode in (lambda f: f, tf.function):
+        np.testing.assert_array_equal(mode(ours)(x).numpy(), mode(theirs)(x).numpy())
+    assert ours.name.startswith("conv2d")  # Keras' own layer names
+
+
 @pytest.mark.slow
 def test_xla_and_v3_give_the_same_predictions_with_the_same_weights():
     data = _container(32, 2)

@@ -43,6 +43,32 @@ def _times(a: int | None, b: int) -> int | None:
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class Conv2D(keras.layers.Conv2D):
+    """``keras.layers.Conv2D`` that keeps its output shape on an empty batch.
+
+    TensorFlow 2.21's oneDNN convolution on CPU returns its input unchanged when the batch is
+    empty (``(0, 16, 16, 4)`` through 64 filters stays ``(0, 16, 16, 4)``; the bias add then fails
+    with ``Incompatible shapes: [0,16,16,4] vs. [1,1,1,64]``, and under ``tf.distribute`` an empty
+    replica fails far from here). ``TF_ENABLE_ONEDNN_OPTS=0`` and XLA give the right shape. An
+    empty batch takes empty output of the shape the layer computes instead. A reshape would not do:
+    graph optimisation removes a reshape to the statically inferred shape, which is already right.
+    Both branches keep the batch (unlike the 778752 incident's branch on the batch). Named
+    ``Conv2D`` so that layer names (``conv2d_3``) stay Keras' own.
+    """
+
+    def convolution_op(self, inputs, kernel):  # type: ignore[no-untyped-def]
+        outputs = super().convolution_op(inputs, kernel)
+        height, width, channels = self.compute_output_shape(tuple(inputs.shape))[1:]
+        if height is None or width is None:  # static spatial sizes are needed; ours are known
+            return outputs
+        return tf.cond(
+            tf.shape(inputs)[0] > 0,
+            lambda: outputs,
+            lambda: tf.zeros((0, height, width, channels), outputs.dtype),
+        )
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class IntensityScale(ContractedLayer):
     """Divides (``inverse=False``) or multiplies (``inverse=True``) by ``exp(log_scale)``, trained."""
 
