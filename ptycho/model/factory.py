@@ -34,18 +34,18 @@ def _filters(N: int, scale: int) -> tuple[list[int], list[int]]:
 
 def _encoder(x: Any, filters: list[int]) -> Any:
     for f in filters:
-        x = L.Conv2D(f, 3, padding="same", activation="relu")(x)
-        x = L.Conv2D(f, 3, padding="same", activation="relu")(x)
+        x = keras.layers.Conv2D(f, 3, padding="same", activation="relu")(x)
+        x = keras.layers.Conv2D(f, 3, padding="same", activation="relu")(x)
         x = keras.layers.MaxPooling2D(2)(x)
     return x
 
 
 def _decoder(x: Any, filters: list[int], channels: int, activation: str, name: str) -> Any:
     for f in filters:
-        x = L.Conv2D(f, 3, padding="same", activation="relu")(x)
-        x = L.Conv2D(f, 3, padding="same", activation="relu")(x)
+        x = keras.layers.Conv2D(f, 3, padding="same", activation="relu")(x)
+        x = keras.layers.Conv2D(f, 3, padding="same", activation="relu")(x)
         x = keras.layers.UpSampling2D(2, interpolation="nearest")(x)
-    x = L.Conv2D(channels, 3, padding="same", activation=activation, name=f"{name}_head")(x)
+    x = keras.layers.Conv2D(channels, 3, padding="same", activation=activation, name=f"{name}_head")(x)
     return x
 
 
