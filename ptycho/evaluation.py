@@ -80,7 +80,12 @@ def frc_resolution(a: np.ndarray, b: np.ndarray, threshold: float = 1 / 7) -> fl
     (``1/n`` cycles/pixel). Nyquist is 0.5 cycles/pixel; the half-period resolution in pixels is
     ``1 / (2 f)`` (see ``resolution_in_pixels``).
     """
-    freq, frc = frc_curve(a, b)
+    return frc_crossing(*frc_curve(a, b), threshold)
+
+
+def frc_crossing(freq: np.ndarray, frc: np.ndarray, threshold: float) -> float:
+    """Where an FRC curve (``frc_curve``'s pair) first falls below ``threshold``, interpolated
+    between rings; 0.5 if never."""
     below = np.nonzero(frc[1:] < threshold)[0]
     if not below.size:
         return 0.5
@@ -130,12 +135,13 @@ def evaluate(reconstruction: np.ndarray, truth: np.ndarray, border: int = 0, pla
     amp_range = float(np.ptp(amp_ref)) or 1.0
     phase_range = float(np.ptp(phase_ref)) or 1.0
     square = min(amp.shape)
+    curve = frc_curve(amp[:square, :square], amp_ref[:square, :square])
     return Metrics(
         amplitude_mae=float(np.mean(np.abs(amp - amp_ref))),
         phase_mae=float(np.mean(np.abs(phase - phase_ref))),
         amplitude_psnr=psnr(amp, amp_ref),
         amplitude_ssim=float(structural_similarity(amp, amp_ref, data_range=amp_range)),
         phase_ssim=float(structural_similarity(phase, phase_ref, data_range=phase_range)),
-        frc_resolution=frc_resolution(amp[:square, :square], amp_ref[:square, :square]),
-        frc_resolution_half=frc_resolution(amp[:square, :square], amp_ref[:square, :square], 0.5),
+        frc_resolution=frc_crossing(*curve, 1 / 7),
+        frc_resolution_half=frc_crossing(*curve, 0.5),
     )

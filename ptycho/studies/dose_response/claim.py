@@ -36,8 +36,11 @@ SUMMARY_METRICS = (
     "inference_seconds",
 )
 _DRAWS = 2000
-_LABELS = {"nyquist_fraction_1_7": "an FRC (1/7) resolution of", "amplitude_ssim": "an amplitude SSIM of"}
-_LABELS["nyquist_fraction_0_5"] = "an FRC (0.5) resolution of"
+_LABELS = {
+    "nyquist_fraction_1_7": "an FRC (1/7) resolution of",
+    "nyquist_fraction_0_5": "an FRC (0.5) resolution of",
+    "amplitude_ssim": "an amplitude SSIM of",
+}
 
 
 def _method(entry: dict) -> str:
@@ -54,7 +57,7 @@ def summarize(metrics: dict[str, dict]) -> dict[str, object]:
     for entry in metrics.values():
         groups[(_method(entry), float(entry["nphotons"]))].append(entry)
     table: dict[str, dict[str, dict[str, object]]] = defaultdict(dict)
-    for (method, dose), entries in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+    for (method, dose), entries in sorted(groups.items(), key=lambda kv: kv[0]):
         valid = [e for e in entries if e["valid"]]
         row: dict[str, object] = {"nphotons": dose, "seeds": len(valid), "invalid": len(entries) - len(valid)}
         for key in SUMMARY_METRICS:

@@ -7,6 +7,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from ...files import save_json, save_npz
 from .claim import claim_verdict, ratios_by_reference, summarize
 from .figure import save_figure
 from .presets import Arm, Preset, arms_of, dose_name
+
+if TYPE_CHECKING:
+    from ...data.raw import RawData
 
 log = logging.getLogger(__package__)  # one logger for the study: run.log names it once
 
@@ -99,9 +103,15 @@ def make_setup(preset: Preset, phase: bool = False) -> Setup:
     return Setup(preset, truth, probe, positions, grouped.nn_indices, max_offset, border)
 
 
-def noise_seed(preset: Preset, seed: int) -> int:
-    """The Poisson noise seed of repeat ``seed``: the same for every loss (and the baseline) at a dose."""
-    return preset.seed + 1 + 1000 * seed
+def simulated_data(setup: Setup, nphotons: float, seed: int) -> RawData:
+    """The scan's Poisson data at ``nphotons`` for repeat ``seed``: the same for every loss and the
+    baseline at a dose (noise seed ``preset.seed + 1 + 1000 seed``)."""
+    from ptycho.data.raw import RawData
+    from ptycho.physics.simulation import simulate_diffraction
+
+    noise_seed = setup.preset.seed + 1 + 1000 * seed
+    diffraction = simulate_diffraction(setup.truth, setup.probe, setup.positions, nphotons, seed=noise_seed)
+    return RawData(setup.positions[:, 0], setup.positions[:, 1], diffraction, setup.probe)
 
 
 def run_arm(setup: Setup, arm: Arm, nepochs: int, seed: int = 0) -> ArmResult:
@@ -112,19 +122,14 @@ def run_arm(setup: Setup, arm: Arm, nepochs: int, seed: int = 0) -> ArmResult:
     from ptycho.config.config import ModelConfig, TrainingConfig
     from ptycho.data.container import PtychoDataContainer
     from ptycho.data.grouping import group_by_indices
-    from ptycho.data.raw import RawData
     from ptycho.evaluation import evaluate
     from ptycho.model.factory import create_compiled_model
-    from ptycho.physics.simulation import simulate_diffraction
     from ptycho.training import fit, reconstruct
 
     preset, start = setup.preset, time.perf_counter()
     keras.backend.clear_session()
     keras.utils.set_random_seed(preset.seed + seed)
-    diffraction = simulate_diffraction(
-        setup.truth, setup.probe, setup.positions, arm.nphotons, seed=noise_seed(preset, seed)
-    )
-    raw = RawData(setup.positions[:, 0], setup.positions[:, 1], diffraction, setup.probe)
+    raw = simulated_data(setup, arm.nphotons, seed)
     model_config = ModelConfig(
         N=preset.N,
         gridsize=preset.gridsize,
@@ -157,7 +162,7 @@ def run_arm(setup: Setup, arm: Arm, nepochs: int, seed: int = 0) -> ArmResult:
         "%s: %d groups, mean counts %.3g per pattern, backend %s; untrained amplitude MAE %.4f",
         label,
         len(data),
-        float(np.mean(np.sum(diffraction**2, axis=(1, 2)))),
+        float(np.mean(np.sum(raw.diff3d**2, axis=(1, 2)))),
         compiled.autoencoder.translate_backend,
         untrained["amplitude_mae"],
     )
@@ -197,15 +202,10 @@ def run_baseline(setup: Setup, nphotons: float, seed: int = 0) -> BaselineResult
     """The preset's PtyLab engine on the data ``run_arm`` trains on at this dose and seed, from a
     flat object and the true probe (the PINN is given the true probe too)."""
     from ptycho.baselines import ptylab
-    from ptycho.data.raw import RawData
-    from ptycho.physics.simulation import simulate_diffraction
 
     preset = setup.preset
     assert preset.baseline is not None
-    diffraction = simulate_diffraction(
-        setup.truth, setup.probe, setup.positions, nphotons, seed=noise_seed(preset, seed)
-    )
-    raw = RawData(setup.positions[:, 0], setup.positions[:, 1], diffraction, setup.probe)
+    raw = simulated_data(setup, nphotons, seed)
     result = ptylab.reconstruct(
         raw, setup.truth.shape, engine=preset.baseline, iterations=preset.baseline_iterations, seed=seed
     )
@@ -285,10 +285,10 @@ def write_outputs(
     out: Path,
     seconds: float,
     nepochs: int,
-) -> dict[str, object]:
+) -> None:
     """``metrics.json`` (one entry per arm and seed, and per baseline run), ``summary.json`` (mean and
     spread over seeds, the claim), ``reconstructions.npz`` (the truth and every stitched object, by
-    entry), histories, ``config.json`` and the figure. Returns the summary."""
+    entry), histories, ``config.json`` and the figure."""
     histories = out / "histories"
     histories.mkdir(parents=True, exist_ok=True)
     for r in results:
@@ -348,7 +348,6 @@ def write_outputs(
     }
     save_json(out / "config.json", run)
     save_figure(results, baselines, setup, summary, out / "dose_response.png")
-    return summary
 
 
 def run_study(
