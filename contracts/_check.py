@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from ._compat import current_replica
 from ._errors import (
     Binding,
     Violation,
@@ -149,6 +150,7 @@ class Call:
             actual_shape=shape,
             detail=detail,
             bindings=self._binding_tuple(),
+            replica=current_replica(),
             **extra,
         )
         error = make_error(violation)
@@ -369,6 +371,7 @@ class Call:
             dtype=_dtype_name(v.x),
             static_shape=v.static,
             bindings=self._binding_tuple(),
+            replica=current_replica(),
         )
         self.deferred_ops.append(emit_equal(actual_t, expected_t, check, self.anchors))
 

@@ -71,6 +71,23 @@ def in_xla_context() -> bool:
     return bool(_control_flow_util.GraphOrParentsInXlaContext(graph))
 
 
+# -- tf.distribute ------------------------------------------------------------------------------
+# Under a strategy every replica runs (and is traced with) its own share of the batch; a check
+# that fails there names the replica, since the dims it saw are that replica's, not the batch's.
+
+
+def current_replica() -> str | None:
+    """``"replica 1 of 2"`` inside a replica of a strategy with several, else None."""
+    if not tf.distribute.has_strategy() or tf.distribute.in_cross_replica_context():
+        return None
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync < 2:
+        return None
+    index = tf.get_static_value(context.replica_id_in_sync_group)
+    where = "?" if index is None else str(int(index))
+    return f"replica {where} of {context.num_replicas_in_sync}"
+
+
 # -- TensorFlow and XLA error texts ----------------------------------------------------------------
 # A run-time failure of a check comes back as an InvalidArgumentError whose text is all we have;
 # these are the texts TensorFlow 2.21 and XLA write for the three ops a check uses.

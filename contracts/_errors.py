@@ -53,6 +53,7 @@ class Violation:
     bound_source: str | None = None
     bindings: tuple[Binding, ...] = field(default_factory=tuple)
     likely_cause: str | None = None
+    replica: str | None = None  # "replica 1 of 2" under tf.distribute: the dims are that replica's
 
 
 def format_shape(shape: tuple[int | None, ...] | None) -> str:
@@ -75,13 +76,15 @@ def format_bindings(bindings: tuple[Binding, ...]) -> str:
 def format_violation(v: Violation) -> str:
     expected = v.expected + (f"  ({v.layout})" if v.layout else "")
     lines = [
-        f"shape contract violated in {v.function}",
+        f"shape contract violated in {v.function}" + (f" on {v.replica}" if v.replica else ""),
         f"  argument:     {v.argument}",
         f"  expected:     {expected}",
         f"  actual:       {v.actual_type} {format_shape(v.actual_shape)}",
         f"  conflict:     {v.detail}",
         f"  bindings:     {format_bindings(v.bindings)}",
     ]
+    if v.replica:
+        lines.append(f"  replica:      {v.replica}: batch dims are this replica's share of the global batch")
     if v.likely_cause:
         lines.append(f"  likely cause: {v.likely_cause}")
     return "\n".join(lines)

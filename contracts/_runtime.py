@@ -53,10 +53,12 @@ class DeferredCheck:
     dtype: str = "?"
     static_shape: tuple[int | None, ...] | None = None
     bindings: tuple[Binding, ...] = ()
+    replica: str | None = None  # "replica 1 of 2": the strategy's replica this check runs on
 
     def describe(self) -> str:
+        where = f" on {self.replica}" if self.replica else ""
         return (
-            f"shape contract violated at run time in {self.function}: dim {self.dim} of "
+            f"shape contract violated at run time in {self.function}{where}: dim {self.dim} of "
             f"{self.argument} (axis {self.axis}, spec {self.spec}) must equal {self.expected}"
         )
 
@@ -188,6 +190,7 @@ def as_contract_error(exc: BaseException) -> ShapeContractError | None:
             bound_value=expected,
             bound_source=check.expected,
             bindings=bindings,
+            replica=check.replica,
         )
     )
 

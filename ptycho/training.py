@@ -7,17 +7,23 @@ object patch and stitches them into the full object at the groups' centroids
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
+
+import contracts
 
 from .config.config import TrainingConfig
 from .data.container import PtychoDataContainer
+from .distributed.strategy import StrategySpec, resolve_strategy
 from .model.factory import CompiledModel, create_compiled_model
 from .tensors import margin
 from .tensors.stitching import reassemble_position
@@ -49,11 +55,30 @@ def train(
     config: TrainingConfig,
     validation: PtychoDataContainer | None = None,
     callbacks: list[Any] | None = None,
+    *,
+    strategy: StrategySpec = None,
+    devices: Sequence[str] | None = None,
+    backup_dir: str | Path | None = None,
+    epoch_order: bool | None = None,
 ) -> TrainResult:
-    """Build a fresh model for ``config`` and fit it on ``data``; the data must fit the model."""
+    """Build a fresh model for ``config`` and fit it on ``data``; the data must fit the model.
+
+    ``strategy``: ``None``, ``"mirrored"`` (with ``devices``, or all local devices),
+    ``"multiworker"`` or a ``tf.distribute.Strategy`` (``ptycho.distributed.strategy``); the model
+    and optimizer are built under its scope, ``config.batch_size`` is the global batch, split
+    among the replicas. ``backup_dir``, ``epoch_order``: see ``fit`` (a strategy implies
+    ``epoch_order``).
+    """
     check_data(data, config)
-    compiled = create_compiled_model(config, probe=data.probe)
-    return TrainResult(compiled, fit(compiled, data, config, validation, callbacks))
+    resolved = resolve_strategy(strategy, devices)
+    with resolved.scope() if resolved is not None else contextlib.nullcontext():
+        compiled = create_compiled_model(config, probe=data.probe)
+    if epoch_order is None:
+        epoch_order = resolved is not None or backup_dir is not None
+    history = fit(
+        compiled, data, config, validation, callbacks, backup_dir=backup_dir, epoch_order=epoch_order
+    )
+    return TrainResult(compiled, history)
 
 
 def check_data(data: PtychoDataContainer, config: TrainingConfig) -> None:
@@ -80,8 +105,26 @@ def fit(
     config: TrainingConfig,
     validation: PtychoDataContainer | None = None,
     callbacks: list[Any] | None = None,
+    *,
+    backup_dir: str | Path | None = None,
+    epoch_order: bool | None = None,
 ) -> dict[str, list[float]]:
-    """Fit ``compiled.trainer`` on ``data`` for ``config.nepochs`` epochs (0: no fit); the history."""
+    """Fit ``compiled.trainer`` on ``data`` for ``config.nepochs`` epochs (0: no fit); the history.
+
+    ``epoch_order``: shuffle each epoch by ``(config.seed, epoch)`` (``as_dataset(epoch=)``)
+    instead of tf.data's reshuffling, whose order depends on how often the data set was iterated
+    (a distributed data set is iterated differently: measured, two replicas then train on another
+    order than one device). Default: on under a strategy and with ``backup_dir``; off otherwise,
+    which keeps the one-device results recorded before it existed. The two orders differ.
+    ``backup_dir``: keep the weights, the optimizer and the epoch there after every epoch
+    (``keras.callbacks.BackupAndRestore``), so that a run started again after an interruption at
+    epoch k resumes at epoch k + 1 with the data order the uninterrupted run had (it implies
+    ``epoch_order``). The directory is removed when training completes.
+    The history then holds the resumed epochs only. The learning-rate schedule and early stopping
+    restart their patience counts on resumption.
+    A contract violation inside the training step (on any replica) is raised as
+    ``ShapeContractError``.
+    """
     check_data(data, config)
     if config.nepochs == 0:
         return {}
@@ -93,17 +136,46 @@ def fit(
         _LogProgress(config.nepochs),
         *(callbacks or []),
     ]
-    history = compiled.trainer.fit(
-        data.as_dataset(config.batch_size, shuffle=True, seed=config.seed, target=target),
-        validation_data=None
-        if validation is None
-        else validation.as_dataset(config.batch_size, target=target),
-        epochs=config.nepochs,
-        verbose=0,
-        shuffle=False,
-        callbacks=fit_callbacks,
-    )
+    if epoch_order is None:
+        epoch_order = compiled.trainer.distribute_strategy.num_replicas_in_sync > 1
+    if backup_dir is not None and epoch_order is False:
+        raise ValueError("backup_dir needs epoch_order (a resumed run must see the same data order)")
+    epoch = None
+    if epoch_order or backup_dir is not None:
+        epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
+        fit_callbacks = [_DataEpoch(epoch), *fit_callbacks]
+    if backup_dir is not None:
+        fit_callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir)), *fit_callbacks]
+    training = data.as_dataset(config.batch_size, shuffle=True, seed=config.seed, target=target, epoch=epoch)
+    validating = None if validation is None else validation.as_dataset(config.batch_size, target=target)
+    with contracts.raising_contract_errors():
+        history = compiled.trainer.fit(
+            _shard_by_data(training),
+            validation_data=None if validating is None else _shard_by_data(validating),
+            epochs=config.nepochs,
+            verbose=0,
+            shuffle=False,
+            callbacks=fit_callbacks,
+        )
     return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+class _DataEpoch(keras.callbacks.Callback):
+    """Sets the data set's epoch (``PtychoDataContainer.as_dataset(epoch=)``) as each epoch starts."""
+
+    def __init__(self, epoch: tf.Variable) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch.assign(epoch)
+
+
+def _shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """Several workers split every global batch (not the files: there are none), in order."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
 
 
 def predict(model: keras.Model, data: PtychoDataContainer, batch_size: int = 32) -> Any:

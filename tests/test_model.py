@@ -137,6 +137,44 @@ def test_our_conv2d_computes_what_keras_conv2d_computes():
     assert ours.name.startswith("conv2d")  # Keras' own layer names
 
 
+@pytest.mark.parametrize("mode", ["eager", "graph", "xla"])
+def test_the_model_and_its_gradients_run_on_an_empty_batch(mode):
+    """B = 0 through the whole model (a replica's empty share): empty outputs of the right shapes, and a
+    finite zero gradient (the max-pooling gradient of TF's oneDNN kernels aborts the process on B = 0)."""
+    N, c = 32, 4
+    autoencoder, _ = create_model_with_gridsize(2, N, "xla", n_filters_scale=1)
+    trainer = training_model(autoencoder, "nll")
+
+    def step(x, coords):
+        with tf.GradientTape() as tape:
+            _, loss = trainer._global_mean_loss((x, coords), tf.square(x), training=True)
+        return autoencoder([x, coords]), loss, tape.gradient(loss, trainer.trainable_weights)
+
+    run = {"eager": step, "graph": tf.function(step), "xla": tf.function(step, jit_compile=True)}[mode]
+    outputs, loss, gradients = run(tf.zeros((0, N, N, c)), tf.zeros((0, 1, 2, c)))
+    assert [tuple(t.shape) for t in outputs] == [(0, N, N, 1), (0, N, N, c), (0, N, N, c)]
+    assert float(loss) == 0.0
+    # eager runs the empty branch only, which no weight reaches (None); a traced step has both
+    # branches and differentiates to zeros, which replicas can all-reduce
+    assert all(
+        (g is None and mode == "eager") or (g is not None and not np.any(g.numpy())) for g in gradients
+    )
+
+
+def test_the_trainers_loss_is_the_mean_poisson_nll_of_the_batch():
+    """Against NumPy on the model's predictions: the mean of lambda - k log(lambda + eps) over all."""
+    data = _container(32, 2, n=6)
+    autoencoder, _ = create_model_with_gridsize(
+        2, 32, "xla", n_filters_scale=1, max_offset=8, probe=data.probe
+    )
+    trainer = training_model(autoencoder, "nll")
+    counts = np.random.default_rng(0).poisson(3.0, data.X.shape).astype(np.float32)
+    lam = trainer.predict(data.inputs(), verbose=0).astype(np.float64)
+    expected = np.mean(lam - counts * np.log(lam + 1e-6))
+    loss = trainer.evaluate(data.inputs(), counts, batch_size=4, verbose=0)  # batches of 4 and 2
+    assert loss == pytest.approx(expected, rel=1e-5)
+
+
 @pytest.mark.slow
 def test_xla_and_v3_give_the_same_predictions_with_the_same_weights():
     data = _container(32, 2)

@@ -84,12 +84,20 @@ class PtychoDataContainer:
         return [tf.constant(self.X * self.intensity_scale), tf.constant(self.coords)]
 
     def as_dataset(
-        self, batch_size: int, shuffle: bool = False, seed: int = 0, target: str | None = None
+        self,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        target: str | None = None,
+        epoch: tf.Variable | None = None,
     ) -> tf.data.Dataset:
         """``((s*X, coords), (s*X, (s*X)^2))``: inputs, then amplitude and intensity targets.
 
         ``target="amplitude"`` or ``"intensity"`` yields that target alone (what a trainer with one
-        output is fitted on) instead of the pair.
+        output is fitted on) instead of the pair. ``epoch``: with ``shuffle``, the order is a
+        function of ``(seed, epoch)``, read each time the data set is iterated, so that a training
+        run resumed at epoch k sees the order an uninterrupted run saw (the trainer sets it at
+        each epoch's start); without it, tf.data reshuffles on every iteration from ``seed``.
         """
         scaled = (self.X * self.intensity_scale).astype(np.float32)
         targets = {None: (scaled, scaled**2), "amplitude": scaled, "intensity": scaled**2}
@@ -97,6 +105,21 @@ class PtychoDataContainer:
             raise ValueError(
                 f"as_dataset: target must be None, 'amplitude' or 'intensity'; received: target={target!r}"
             )
+        if shuffle and epoch is not None:
+            inputs, wanted, count = (scaled, self.coords), targets[target], len(self)
+
+            def order(_: tf.Tensor) -> tf.data.Dataset:
+                key = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch.read_value(), tf.int64)])
+                return tf.data.Dataset.from_tensor_slices(
+                    tf.random.experimental.stateless_shuffle(tf.range(count, dtype=tf.int64), seed=key)
+                )
+
+            def gather(i: tf.Tensor) -> tuple:
+                return tf.nest.map_structure(lambda t: tf.gather(t, i), (inputs, wanted))
+
+            ordered = tf.data.Dataset.range(1).flat_map(order)
+            ordered = ordered.apply(tf.data.experimental.assert_cardinality(count))
+            return ordered.map(gather).batch(batch_size)
         data = tf.data.Dataset.from_tensor_slices(((scaled, self.coords), targets[target]))
         if shuffle:
             data = data.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)

@@ -15,10 +15,11 @@ from typing import Any, NamedTuple
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from ..config.config import Backend, ModelConfig, TrainingConfig
 from ..data.container import intensity_scale
-from ..physics.losses import amplitude_mae, poisson_nll
+from ..physics.losses import amplitude_mae_per_example, poisson_nll_per_example
 from ..physics.probe import get_default_probe, validate_probe
 from ..tensors.translation import decide_backend
 from . import layers as L
@@ -34,18 +35,18 @@ def _filters(N: int, scale: int) -> tuple[list[int], list[int]]:
 
 def _encoder(x: Any, filters: list[int]) -> Any:
     for f in filters:
-        x = keras.layers.Conv2D(f, 3, padding="same", activation="relu")(x)
-        x = keras.layers.Conv2D(f, 3, padding="same", activation="relu")(x)
-        x = keras.layers.MaxPooling2D(2)(x)
+        x = L.Conv2D(f, 3, padding="same", activation="relu")(x)
+        x = L.Conv2D(f, 3, padding="same", activation="relu")(x)
+        x = L.MaxPooling2D(2)(x)
     return x
 
 
 def _decoder(x: Any, filters: list[int], channels: int, activation: str, name: str) -> Any:
     for f in filters:
-        x = keras.layers.Conv2D(f, 3, padding="same", activation="relu")(x)
-        x = keras.layers.Conv2D(f, 3, padding="same", activation="relu")(x)
+        x = L.Conv2D(f, 3, padding="same", activation="relu")(x)
+        x = L.Conv2D(f, 3, padding="same", activation="relu")(x)
         x = keras.layers.UpSampling2D(2, interpolation="nearest")(x)
-    x = keras.layers.Conv2D(channels, 3, padding="same", activation=activation, name=f"{name}_head")(x)
+    x = L.Conv2D(channels, 3, padding="same", activation=activation, name=f"{name}_head")(x)
     return x
 
 
@@ -116,22 +117,88 @@ class CompiledModel(NamedTuple):
     trainer: keras.Model
 
 
+# The trainer's loss: the output it is on and its per-example form.
+LOSSES = {
+    "nll": ("pred_intensity", poisson_nll_per_example),
+    "mae": ("pred_amplitude", amplitude_mae_per_example),
+}
+
+
+@keras.saving.register_keras_serializable(package=L.PACKAGE)
+class Trainer(keras.Model):
+    """A functional model whose loss is the mean over every real example of the global batch.
+
+    Keras divides each replica's loss by that replica's own batch and then by the number of
+    replicas, which weighs examples unequally when the last batch splits unevenly (2 + 1) and is
+    NaN-prone on an empty share (1 + 0); a loss that returns a scalar is not scaled at all, so its
+    gradients are summed over replicas. Here each replica sums its per-example losses
+    (``per_example_loss(y_true, y_pred) -> (B,)``) and divides by the global count of examples
+    (an all-reduce), so the gradients Keras' optimizer sums over replicas are those of the global
+    mean, and an empty share contributes zero. The reported ``loss`` is that global mean too. On
+    one device it is the plain batch mean.
+    """
+
+    def __init__(self, *args, per_example_loss: str = "nll", **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        if per_example_loss not in LOSSES:
+            raise ValueError(
+                f"per_example_loss must be one of {sorted(LOSSES)}; received: {per_example_loss!r}"
+            )
+        self.per_example_loss = per_example_loss
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+
+    @property
+    def metrics(self) -> list:  # type: ignore[override]
+        return [self.loss_tracker]
+
+    def _global_mean_loss(self, x: Any, y: Any, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
+        per_example = LOSSES[self.per_example_loss][1](y, self(x, training=training))
+        count = tf.cast(tf.size(per_example), per_example.dtype)
+        replicas = 1
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            count = context.all_reduce(tf.distribute.ReduceOp.SUM, count)
+            replicas = context.num_replicas_in_sync
+        loss = tf.math.divide_no_nan(tf.reduce_sum(per_example), count)
+        if self.losses:  # added losses are the same on every replica: each adds its share
+            loss = loss + tf.add_n(self.losses) / replicas
+        return per_example, loss
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        x, y = data
+        with tf.GradientTape() as tape:
+            per_example, loss = self._global_mean_loss(x, y, training=True)
+            scaled = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        self.loss_tracker.update_state(per_example)
+        return {"loss": self.loss_tracker.result()}
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        x, y = data
+        per_example, _ = self._global_mean_loss(x, y, training=False)
+        self.loss_tracker.update_state(per_example)
+        return {"loss": self.loss_tracker.result()}
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "per_example_loss": self.per_example_loss}
+
+
 def training_model(
     autoencoder: keras.Model, loss: str, learning_rate: float = 1e-3, jit_compile: bool = False
-) -> keras.Model:
+) -> Trainer:
     """Adam on Poisson NLL of the intensity (``"nll"``) or MAE of the amplitude (``"mae"``).
 
     Shares every layer (so every weight) with ``autoencoder``; its target is ``(s X)^2`` for
     ``"nll"`` and ``s X`` for ``"mae"`` (``ptycho.data.container.PtychoDataContainer.as_dataset``).
+    Build it under the strategy's scope to train on several replicas (``Trainer``).
     """
-    if loss == "nll":
-        output, fn = "pred_intensity", poisson_nll
-    elif loss == "mae":
-        output, fn = "pred_amplitude", amplitude_mae
-    else:
+    if loss not in LOSSES:
         raise ValueError(f"loss must be 'nll' or 'mae'; received: loss={loss!r}")
-    trainer = keras.Model(autoencoder.inputs, autoencoder.get_layer(output).output, name=f"trainer_{loss}")
-    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=fn, jit_compile=jit_compile)
+    output = LOSSES[loss][0]
+    outputs = autoencoder.get_layer(output).output
+    trainer = Trainer(autoencoder.inputs, outputs, name=f"trainer_{loss}", per_example_loss=loss)
+    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=jit_compile)
     return trainer
 
 

@@ -1,0 +1,111 @@
+"""Training under ``tf.distribute.MirroredStrategy`` on two logical CPU devices against one device.
+
+The devices are fixed when TensorFlow initialises, so the training runs in one subprocess
+(``tests/distributed/mirrored.py``), which reports measurements; the judgements are here.
+Tolerances: measured differences are ~1e-8 relative (float summation order of two half-batch
+gradients against one batch); the bounds are 1e-6, and each comparison also checks that training
+moved the weights by far more than the bound, so agreement is not two untrained models agreeing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TOLERANCE = 1e-6  # relative; measured 1.5e-8 (weights after 12 Adam steps), 1.2e-7 (gradients)
+
+
+@pytest.fixture(scope="module")
+def measured() -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.distributed.mirrored"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _close(a: list[float], b: list[float]) -> bool:
+    return len(a) == len(b) and all(math.isclose(x, y, rel_tol=TOLERANCE) for x, y in zip(a, b))
+
+
+def test_two_replicas_train_as_one_device_when_the_batch_splits_evenly(measured):
+    even = measured["even"]
+    assert measured["devices"] == ["/device:CPU:0", "/device:CPU:1"]
+    assert even["initial_weight_difference"] == 0.0  # same initial weights under the strategy's scope
+    assert even["gradient_difference"] < TOLERANCE
+    assert _close(even["loss_one"], even["loss_two"]), (even["loss_one"], even["loss_two"])
+    assert even["weight_difference"] < TOLERANCE < 1e-3 < even["weights_moved"]
+
+
+def test_a_last_batch_of_one_leaves_a_replica_empty_and_still_trains_as_one_device(measured):
+    last = measured["last_one"]
+    assert all(math.isfinite(v) for v in last["loss_two"])
+    assert last["gradient_norm"] > 0 and last["gradient_difference"] < TOLERANCE
+    assert _close(last["loss_one"], last["loss_two"]), (last["loss_one"], last["loss_two"])
+    assert last["weight_difference"] < TOLERANCE
+
+
+@pytest.mark.contracts
+def test_a_contract_violation_inside_a_replica_names_the_dim_and_the_replica(measured):
+    """A slip that only replica 1's share (1 row of a global batch of 3) triggers."""
+    violation = measured["violation"]
+    assert violation["raised"] == "ShapeContractError", violation
+    assert violation["dim"] == "B" and violation["replica"] == "replica 1 of 2"
+    assert "on replica 1 of 2" in violation["message"].splitlines()[0]
+
+
+class _StopAfter(__import__("keras").callbacks.Callback):
+    """An interruption after epoch ``k`` (1-based) finishes, like a job killed there."""
+
+    def __init__(self, k: int) -> None:
+        super().__init__()
+        self.k = k
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.k:
+            raise KeyboardInterrupt(f"interrupted after epoch {self.k}")
+
+
+def test_a_run_interrupted_after_epoch_k_resumes_at_k_plus_1_with_the_uninterrupted_weights(tmp_path):
+    import keras
+    import numpy as np
+
+    from ptycho.config.config import ModelConfig, TrainingConfig
+    from ptycho.training import train
+    from tests.test_model import _container
+
+    data = _container(32, 2, n=8)
+    config = TrainingConfig(
+        model=ModelConfig(N=32, gridsize=2, n_filters_scale=1, max_offset=8),
+        nphotons=1e6,
+        nepochs=4,
+        batch_size=4,
+        learning_rate=1e-3,
+    )
+    keras.utils.set_random_seed(0)
+    whole = train(data, config, epoch_order=True)
+    backup = tmp_path / "backup"
+    keras.utils.set_random_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        train(data, config, callbacks=[_StopAfter(2)], backup_dir=backup)
+    assert (backup / "training_metadata.json").exists()
+    keras.utils.set_random_seed(1)  # another initialisation: the backup's weights must win
+    resumed = train(data, config, backup_dir=backup)
+    assert len(resumed.history["loss"]) == 2  # epochs 3 and 4 only
+    assert resumed.history["loss"] == pytest.approx(whole.history["loss"][2:], rel=1e-6)
+    for a, b in zip(whole.model.trainer.get_weights(), resumed.model.trainer.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert not backup.exists()  # removed once training completes
