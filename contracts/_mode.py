@@ -64,7 +64,12 @@ def set_mode(value: str | None) -> ContractMode | None:
 
 @contextlib.contextmanager
 def mode(value: str) -> Iterator[ContractMode]:
-    """``with contracts.mode("static"): ...`` runs a block in another mode."""
+    """``with contracts.mode("static"): ...`` runs a block in another mode.
+
+    The block's mode is this thread's (a ``ContextVar``): threads started inside it, such as the
+    replica threads in which ``tf.distribute.MirroredStrategy`` traces each replica, read the
+    process default (``set_mode``, then ``PTYCHO_CONTRACTS``) instead.
+    """
     checked = _validate(value, "mode")
     token = _block.set(checked)
     try:

@@ -151,8 +151,12 @@ class Trainer(keras.Model):
     def metrics(self) -> list:  # type: ignore[override]
         return [self.loss_tracker]
 
-    def _global_mean_loss(self, x: Any, y: Any, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
+    def _global_mean_loss(
+        self, x: Any, y: Any, training: bool, sample_weight: Any = None
+    ) -> tuple[tf.Tensor, tf.Tensor]:
         per_example = LOSSES[self.per_example_loss][1](y, self(x, training=training))
+        if sample_weight is not None:  # weighs examples; the count stays the number of examples
+            per_example = per_example * tf.reshape(tf.cast(sample_weight, per_example.dtype), [-1])
         count = tf.cast(tf.size(per_example), per_example.dtype)
         replicas = 1
         context = tf.distribute.get_replica_context()
@@ -165,9 +169,9 @@ class Trainer(keras.Model):
         return per_example, loss
 
     def train_step(self, data: Any) -> dict[str, Any]:
-        x, y = data
+        x, y, weight = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
-            per_example, loss = self._global_mean_loss(x, y, training=True)
+            per_example, loss = self._global_mean_loss(x, y, training=True, sample_weight=weight)
             scaled = self.optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled, self.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
@@ -175,8 +179,8 @@ class Trainer(keras.Model):
         return {"loss": self.loss_tracker.result()}
 
     def test_step(self, data: Any) -> dict[str, Any]:
-        x, y = data
-        per_example, _ = self._global_mean_loss(x, y, training=False)
+        x, y, weight = keras.utils.unpack_x_y_sample_weight(data)
+        per_example, _ = self._global_mean_loss(x, y, training=False, sample_weight=weight)
         self.loss_tracker.update_state(per_example)
         return {"loss": self.loss_tracker.result()}
 

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from jaxtyping import Complex, Float
 
-from contracts import contract
+from contracts import contract, in_xla_context
 from contracts.keras_layer import ContractedLayer
 
 from ..config.config import Backend
@@ -64,7 +64,9 @@ class _EmptyBatchSafe:
 
     def call(self, inputs):  # type: ignore[no-untyped-def]
         shape = self.compute_output_shape(tuple(inputs.shape))[1:]  # type: ignore[attr-defined]
-        if any(d is None for d in shape):  # static sizes are needed; ours are known
+        # XLA's kernels are right on B = 0, and a branch on the batch inside an XLA cluster would
+        # make the batch a run-time size there, which the contracts refuse to compile
+        if in_xla_context() or any(d is None for d in shape):
             return super().call(inputs)  # type: ignore[misc]
         return tf.cond(
             tf.shape(inputs)[0] > 0,

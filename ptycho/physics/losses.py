@@ -11,18 +11,17 @@ from __future__ import annotations
 import tensorflow as tf
 
 POISSON_EPS = 1e-6
-_PIXELS = (1, 2, 3)
 
 
 def poisson_nll_per_example(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
     """Mean of ``lambda - k log(lambda + eps)`` over each example: k counts (target), lambda
     predicted intensity, both ``(B, N, N, C)``; ``(B,)``, finite at lambda = 0."""
-    return tf.reduce_mean(y_pred - y_true * tf.math.log(y_pred + POISSON_EPS), axis=_PIXELS)
+    return _per_example_mean(y_pred - y_true * tf.math.log(y_pred + POISSON_EPS))
 
 
 def amplitude_mae_per_example(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
     """Mean absolute difference of target and predicted amplitudes over each example; ``(B,)``."""
-    return tf.reduce_mean(tf.abs(y_pred - y_true), axis=_PIXELS)
+    return _per_example_mean(tf.abs(y_pred - y_true))
 
 
 def poisson_nll(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
@@ -33,6 +32,11 @@ def poisson_nll(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
 def amplitude_mae(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
     """Mean absolute difference of the target and predicted amplitudes over the batch."""
     return _batch_mean(amplitude_mae_per_example(y_true, y_pred))
+
+
+def _per_example_mean(values: tf.Tensor) -> tf.Tensor:
+    """The mean over every axis but the first (the batch)."""
+    return tf.reduce_mean(values, axis=tf.range(1, tf.rank(values)))
 
 
 def _batch_mean(per_example: tf.Tensor) -> tf.Tensor:
