@@ -176,16 +176,42 @@ class Trainer(keras.Model):
         gradients = tape.gradient(scaled, self.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
         self.loss_tracker.update_state(per_example)
-        return {"loss": self.loss_tracker.result()}
+        return self._step_logs()
 
     def test_step(self, data: Any) -> dict[str, Any]:
         x, y, weight = keras.utils.unpack_x_y_sample_weight(data)
         per_example, _ = self._global_mean_loss(x, y, training=False, sample_weight=weight)
         self.loss_tracker.update_state(per_example)
-        return {"loss": self.loss_tracker.result()}
+        return self._step_logs()
+
+    def _step_logs(self) -> dict[str, Any]:
+        """A step's logs. Under ``MultiWorkerMirroredStrategy`` Keras 3.15 reduces every step output
+        with ``strategy.reduce("MEAN", value, axis=0)``, which fails on a scalar ("Invalid reduction
+        dimension 0 for input with 0 dimensions"; Keras' own train step fails the same way), so
+        there the loss has a leading axis of 1. The epoch's logs and the history do not come from
+        here: Keras reads the tracker itself, summed over replicas and workers."""
+        loss = self.loss_tracker.result()
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            loss = tf.reshape(loss, [1])
+        return {"loss": loss}
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "per_example_loss": self.per_example_loss}
+
+    def _maybe_symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> None:
+        """Build the optimizer under the strategy's scope, without Keras' look at the first batch.
+
+        Keras 3.15's TensorFlow trainer (``fit``, ``evaluate``) averages the first batch's replica
+        shares with ``strategy.reduce("MEAN", ...)`` before building, which fails when the shares
+        differ in size (2 + 1 rows: "Inputs to operation AddN ... must have the same size and
+        shape") and under ``MultiWorkerMirroredStrategy`` ("Attempt to convert a value
+        (PerReplica...) ... to a Tensor"), both measured. This model is built when it is made and
+        compiles no loss or metrics, so the optimizer's variables are all that is left to build.
+        (Overrides a private Keras method: ``tests/test_distributed.py`` notices if it changes.)
+        """
+        if self.optimizer is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
 
 
 def training_model(

@@ -36,7 +36,8 @@ def amplitude_mae(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
 
 def _per_example_mean(values: tf.Tensor) -> tf.Tensor:
     """The mean over every axis but the first (the batch)."""
-    return tf.reduce_mean(values, axis=tf.range(1, tf.rank(values)))
+    rank = values.shape.rank
+    return tf.reduce_mean(values, axis=tf.range(1, tf.rank(values)) if rank is None else list(range(1, rank)))
 
 
 def _batch_mean(per_example: tf.Tensor) -> tf.Tensor:
