@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from .workflow_data import TRAIN_SMALL
+
 ROOT = Path(__file__).resolve().parents[1]
+LAUNCH = [sys.executable, "-m", "ptycho.distributed.launch"]
 TOLERANCE = 1e-6  # relative; measured 1.5e-8 (weights after 12 Adam steps), 1.2e-7 (gradients)
 
 
@@ -113,9 +116,8 @@ def test_a_run_interrupted_after_epoch_k_resumes_at_k_plus_1_with_the_uninterrup
 
 def _launch(out: Path, *extra: str, workers: int = 2) -> subprocess.CompletedProcess:
     worker = [sys.executable, "-m", "tests.distributed.multiworker", str(out), *extra]
-    launcher = [sys.executable, "-m", "ptycho.distributed.launch", "--workers", str(workers)]
     return subprocess.run(
-        [*launcher, "--timeout", "600", "--grace", "5", "--", *worker],
+        [*LAUNCH, "--workers", str(workers), "--timeout", "600", "--grace", "5", "--", *worker],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
@@ -164,3 +166,30 @@ def test_a_killed_worker_makes_the_launcher_stop_the_other_and_fail(tmp_path):
     assert "worker 1 was killed by SIGKILL" in done.stderr and "stopped the other 1 worker(s)" in done.stderr
     assert elapsed < 300  # a liveness bound (start-up, one epoch, 5 s grace), not a speed test
     assert not (tmp_path / "killed" / "weights.npz").exists()
+
+
+def test_ptycho_train_runs_multiworker_through_the_launcher_and_worker_0_writes(scan_file, tmp_path):
+    out = tmp_path / "model"
+    train = [sys.executable, "-m", "ptycho.cli.train", "--train_data_file", str(scan_file)]
+    flags = ["--output_dir", str(out), "--strategy", "multiworker", "--n_groups", "32", "--nepochs", "2"]
+    done = subprocess.run(
+        [*LAUNCH, "--workers", "2", "--timeout", "600", "--", *train, *flags, *TRAIN_SMALL],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["loss"]) == 2 and all(math.isfinite(v) for v in history["loss"])
+    assert (out / "model.keras").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # worker 1 wrote nothing here
+
+
+def test_ptycho_train_refuses_devices_without_the_mirrored_strategy(scan_file, tmp_path, capsys):
+    from ptycho.cli import train as train_cli
+
+    argv = ["--train_data_file", str(scan_file), "--output_dir", str(tmp_path / "m"), "--devices", "/cpu:0"]
+    assert train_cli.main(argv) != 0
+    assert "--devices needs --strategy mirrored; received --strategy none" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -43,7 +44,36 @@ def build_parser() -> argparse.ArgumentParser:
     _flags.add_dataclass_flags(model_flags, ModelConfig, defaults=FROM_DATA)
     training_flags = parser.add_argument_group("training")
     _flags.add_dataclass_flags(training_flags, TrainingConfig, exclude=("N", "gridsize"), defaults=FROM_DATA)
+    distribution = parser.add_argument_group("distribution (README: Training on several devices)")
+    distribution.add_argument(
+        "--strategy",
+        choices=("none", "mirrored", "multiworker"),
+        default="none",
+        help="none: one device; mirrored: every local GPU (or --devices); multiworker: the workers of "
+        "TF_CONFIG (python -m ptycho.distributed.launch --workers N -- ptycho-train ...), worker 0 "
+        "writes --output_dir (default: none)",
+    )
+    distribution.add_argument(
+        "--devices",
+        type=_device_list,
+        default=None,
+        help="with --strategy mirrored: comma-separated device names, e.g. /gpu:0,/gpu:1",
+    )
+    distribution.add_argument(
+        "--backup_dir",
+        type=Path,
+        default=None,
+        help="keep weights, optimizer and epoch here after every epoch; run the same command again "
+        "after an interruption to resume at the next epoch (removed when training completes)",
+    )
     return parser
+
+
+def _device_list(text: str) -> list[str]:
+    devices = [d.strip() for d in text.split(",")]
+    if not all(devices):
+        raise argparse.ArgumentTypeError(f"expected comma-separated device names; received {text!r}")
+    return devices
 
 
 def data_nphotons(raw: Any, given: float | None, name: str) -> float:
@@ -102,6 +132,13 @@ def run(args: argparse.Namespace) -> int:
     from ..files import check_output_dir, output_dir
 
     check_output_dir(args.output_dir, args.overwrite)
+    if args.devices and args.strategy != "mirrored":
+        raise ValueError(f"--devices needs --strategy mirrored; received --strategy {args.strategy}")
+    strategy = None
+    if args.strategy != "none":  # first: a multi-worker strategy configures TensorFlow at start-up
+        from ..distributed.strategy import resolve_strategy
+
+        strategy = resolve_strategy(args.strategy, args.devices)
     name = str(args.train_data_file)
     raw = RawData.from_file(args.train_data_file)
     config = configure(args, raw)
@@ -115,15 +152,24 @@ def run(args: argparse.Namespace) -> int:
         data = PtychoDataContainer.from_grouped(grouped, raw.probeGuess, config.nphotons, config.model)
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
+    from ..distributed.strategy import is_chief
+
+    if not is_chief(strategy):  # another worker: trains its share, writes nothing
+        with tempfile.TemporaryDirectory(prefix="ptycho-worker-") as scratch:
+            train_into(Path(scratch), data, config, name, strategy, args.backup_dir)
+        log.info("worker done; worker 0 writes %s", args.output_dir)
+        return 0
     with output_dir(args.output_dir, args.overwrite) as work, _common.run_log(work):
-        train_into(work, data, config, name)
+        train_into(work, data, config, name, strategy, args.backup_dir)
     log.info(
         "wrote %s (model.keras, model.json, history.json, loss.png, config.json, run.log)", args.output_dir
     )
     return 0
 
 
-def train_into(work: Path, data: Any, config: Any, name: str) -> None:
+def train_into(
+    work: Path, data: Any, config: Any, name: str, strategy: Any = None, backup_dir: Path | None = None
+) -> None:
     import keras
     import tensorflow as tf
 
@@ -148,7 +194,13 @@ def train_into(work: Path, data: Any, config: Any, name: str) -> None:
         config.batch_size,
         model.max_offset,
     )
-    result = train(data, config, callbacks=[progress.keras_callback(config.nepochs)])
+    result = train(
+        data,
+        config,
+        callbacks=[progress.keras_callback(config.nepochs)],
+        strategy=strategy,
+        backup_dir=backup_dir,
+    )
     log.info("translation backend %s", result.model.autoencoder.translate_backend)
     inputs = [np.asarray(t) for t in data.inputs()]
     save_bundle(work, result.model.autoencoder, config, inputs)
