@@ -186,6 +186,7 @@ class Call:
                 exec_mode=exec_mode,
                 message=message,
                 deferred=deferred,
+                replica=current_replica(),
             )
         )
 

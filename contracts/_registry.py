@@ -34,6 +34,7 @@ class CheckEvent:
     exec_mode: ExecMode
     message: str | None = None  # the ShapeContractError text when refuted
     deferred: tuple[str, ...] = ()  # relations left to run time, e.g. "B: labels axis 0 == images axis 0"
+    replica: str | None = None  # "replica 1 of 2" inside a tf.distribute replica: its share's shapes
 
 
 REGISTRY: dict[str, FunctionSpec] = {}

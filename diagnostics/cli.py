@@ -37,10 +37,11 @@ JSON (``--format json``), one object per run, each with ``"exit_code"``:
 
 trace
     ``{"config": {"N", "gridsize", "batch", "backend", "mode", "fault", "max_offset",
-    "n_filters_scale", "seed"}, "dims": {"B", "g", "C", "N", "M"}, "backend", "backend_source",
+    "n_filters_scale", "seed", "strategy"}, "dims": {"B", "g", "C", "N", "M"}, "backend", "backend_source",
     "records": [{"mode": "keras"|"eager"|"graph"|"xla"|"fit"|"values", "function", "location",
     "argument", "spec", "layout", "dtype", "static_shape", "concrete_shape", "bindings",
-    "outcome": "proved"|"deferred"|"refuted", "deferred"}], "violation": null | {"mode",
+    "outcome": "proved"|"deferred"|"refuted", "deferred", "replica": null | "replica i of n"}],
+    "violation": null | {"mode",
     "function", "argument", "message"}, "error": null | str, "baseline": {"status": "same"|"differs"|
     "not compared", "why": null | str, "file", "expected": null | {"checks", "proved", "deferred"},
     "actual": {"checks", "proved", "deferred"}, "recorded_with": null | {"tensorflow", "keras"},
@@ -178,6 +179,13 @@ def parser() -> argparse.ArgumentParser:
         "two backends (default: all)",
     )
     _fault_arg(trace, "trace the stack")
+    trace.add_argument(
+        "--strategy",
+        choices=("none", "mirrored"),
+        default="none",
+        help="mirrored: split the CPU into two logical devices, build the model under a MirroredStrategy "
+        "and trace fit on both replicas, each with its share of the batch (default: none)",
+    )
     trace.add_argument(
         "--filters",
         type=int,
@@ -575,7 +583,13 @@ def _trace(args: argparse.Namespace) -> int:
     from . import baseline
     from .trace import run_trace
 
-    result = run_trace(_trace_config(args, mode=args.mode, n_filters_scale=args.filters))
+    if args.strategy == "mirrored":
+        from ptycho.distributed.strategy import logical_cpus
+
+        logical_cpus(2)  # before TensorFlow starts; refused with a clear message if it has
+    result = run_trace(
+        _trace_config(args, mode=args.mode, n_filters_scale=args.filters, strategy=args.strategy)
+    )
     if result.violation:
         code = EXIT_VIOLATION
     elif result.error:

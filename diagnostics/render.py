@@ -140,7 +140,8 @@ def record_table(result: TraceResult) -> Table:
     table = Table(("mode", "function", "argument", "spec", "shape", "outcome"))
     for row, r in enumerate(result.records):
         shape = _shape(r.concrete_shape or r.static_shape)
-        table.rows.append((r.mode, _name(r.function), _name(r.argument), r.spec, shape, r.outcome))
+        mode = r.mode if r.replica is None else f"{r.mode} ({r.replica})"
+        table.rows.append((mode, _name(r.function), _name(r.argument), r.spec, shape, r.outcome))
         if r.outcome == "refuted":
             table.styles[(row, 5)] = "bold red"
     return table

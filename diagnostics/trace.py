@@ -17,6 +17,7 @@ import tensorflow as tf
 
 import contracts
 from ptycho.config.config import ModelConfig
+from ptycho.distributed.strategy import local_devices, resolve_strategy
 from ptycho.model.factory import create_model_with_gridsize, training_model
 from ptycho.tensors.translation import decide_backend
 
@@ -38,6 +39,7 @@ class TraceConfig:
     max_offset: float = 7.0
     n_filters_scale: int = 2
     seed: int = 0  # of the random inputs
+    strategy: Literal["none", "mirrored"] = "none"  # mirrored: "fit" on two replicas (logical CPUs)
 
     def model_config(self) -> ModelConfig:
         return ModelConfig(
@@ -65,6 +67,7 @@ class TraceRecord:
     bindings: dict[str, int | None]
     outcome: str
     deferred: list[str]
+    replica: str | None = None  # "replica 1 of 2" for a check inside a tf.distribute replica
 
 
 @dataclass
@@ -110,6 +113,7 @@ def _records(events: list[contracts.CheckEvent], mode: str) -> list[TraceRecord]
             dict(e.bindings),
             e.outcome,
             list(e.deferred),
+            e.replica,
         )
         for e in events
     ]
@@ -145,7 +149,11 @@ def run_trace(cfg: TraceConfig) -> TraceResult:
     """Build the stack for ``cfg`` and run each requested mode, recording every contract check.
 
     The trace stops at the first violation (or the first error outside any contract). With every
-    mode requested and no violation, it ends with the values check of the two backends.
+    mode requested and no violation, it ends with the values check of the two backends. With
+    ``strategy="mirrored"`` the model is built under a ``MirroredStrategy`` of every logical CPU
+    device (at least two: ``ptycho.distributed.strategy.logical_cpus`` before TensorFlow starts)
+    and ``fit`` trains one step of the global batch split among the replicas: its checks are each
+    replica's, with that replica's batch.
     """
     model_cfg = cfg.model_config()
     modes: tuple[TraceMode, ...] = TRACE_MODES if cfg.mode == "all" else ("keras", cfg.mode)
@@ -157,7 +165,18 @@ def run_trace(cfg: TraceConfig) -> TraceResult:
     result = TraceResult(cfg, dims, backend=expected.backend, backend_source=expected.source)
     # Full checking unless the user turned contracts off (PTYCHO_CONTRACTS=off: nothing is traced).
     checking = contextlib.nullcontext() if contracts.get_mode() == "off" else contracts.mode("full")
-    with fault, checking:
+    scope = contextlib.nullcontext()
+    if cfg.strategy == "mirrored":
+        devices = local_devices()
+        if len(devices) < 2:
+            raise ValueError(
+                f"trace --strategy mirrored needs two or more devices; this process has {devices}: "
+                "split the CPU first (ptycho.distributed.strategy.logical_cpus, before TensorFlow starts)"
+            )
+        strategy = resolve_strategy("mirrored", devices)
+        assert strategy is not None
+        scope = strategy.scope()
+    with fault, checking, scope:
         autoencoder: Any = None
         for mode in dict.fromkeys(modes):
             with contracts.recording() as events:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -193,3 +194,45 @@ def test_ptycho_train_refuses_devices_without_the_mirrored_strategy(scan_file, t
     assert train_cli.main(argv) != 0
     assert "--devices needs --strategy mirrored; received --strategy none" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def _trace_mirrored(*flags: str) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable,
+        str(ROOT / "diagnostics" / "trace_shapes.py"),
+        "trace",
+        "--strategy",
+        "mirrored",
+    ]
+    return subprocess.run(
+        [*command, "--mode", "fit", "--N", "32", "--filters", "1", "--format", "json", *flags],
+        cwd=ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_trace_with_the_mirrored_strategy_records_each_replicas_checks_even_an_empty_one():
+    done = _trace_mirrored("--batch", "1")  # replica 0 gets the group, replica 1 none
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads(done.stdout)
+    assert result["config"]["strategy"] == "mirrored" and result["violation"] is None
+    fit = [r for r in result["records"] if r["mode"] == "fit"]
+    assert {r["replica"] for r in fit} == {"replica 0 of 2", "replica 1 of 2"}
+    assert all(r["replica"] is None for r in result["records"] if r["mode"] == "keras")
+    assert (
+        result["baseline"]["status"] == "not compared" and "strategy='mirrored'" in result["baseline"]["why"]
+    )
+
+
+@pytest.mark.contracts
+def test_trace_with_the_mirrored_strategy_finds_the_778752_batch_merge_on_a_replica():
+    """The incident's layer merges the batch once B*C >= 64: each replica's share (16 x 4) reaches it."""
+    done = _trace_mirrored("--batch", "32", "--fault", "batch-merge")
+    assert done.returncode == 3, done.stderr[-4000:]
+    violation = json.loads(done.stdout)["violation"]
+    assert violation["mode"] == "fit" and violation["function"].startswith("ReassemblePatchesLayer.call")
+    assert re.search(r"on replica [01] of 2\n", violation["message"])
+    assert "patches axis 0 is 16" in violation["message"]  # the replica's share, not the global 32
