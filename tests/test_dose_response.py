@@ -401,3 +401,26 @@ class TestSanityGate:
 
     def test_better_than_untrained(self):
         assert sanity_problems(self.truth, self.setup, {"amplitude_mae": 0.195}, self.untrained) == []
+
+
+def test_the_study_trains_its_arms_under_the_strategy_it_is_given(tmp_path, monkeypatch):
+    """--strategy mirrored reaches every arm as a MirroredStrategy (training under one is tested in
+    tests/test_distributed.py); stopped at the first arm."""
+    import tensorflow as tf
+
+    from ptycho.studies.dose_response import cli
+    from ptycho.studies.dose_response import run as study_run
+
+    given = []
+
+    def first_arm(setup, arm, nepochs, seed=0, strategy=None):
+        given.append(strategy)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(study_run, "run_arm", first_arm)
+    argv = ["--preset", "smoke", "--baseline", "none", "--output-dir", str(tmp_path / "out")]
+    with pytest.raises(KeyboardInterrupt):
+        cli.main([*argv, "--strategy", "mirrored"])
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(argv)
+    assert isinstance(given[0], tf.distribute.MirroredStrategy) and given[1] is None

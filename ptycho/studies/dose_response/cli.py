@@ -118,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--phase", action="store_true", help="give the lines object a phase (default amplitude-only)"
     )
+    parser.add_argument(
+        "--strategy",
+        choices=("none", "mirrored"),
+        default="none",
+        help="mirrored: train each arm on every local GPU (README: Training on several devices); "
+        "default: one device",
+    )
     return parser
 
 
@@ -184,7 +191,8 @@ def _study(args: argparse.Namespace, out: Path) -> int:
     logging.getLogger("tensorflow").addFilter(
         lambda record: "triggered tf.function retracing" not in record.getMessage()
     )
-    results, baselines = run_study(args.preset, out, args.arms, args.nepochs, args.phase)
+    strategy = None if args.strategy == "none" else args.strategy
+    results, baselines = run_study(args.preset, out, args.arms, args.nepochs, args.phase, strategy)
     failed = [(r.key, r.problems) for r in results if r.problems]
     failed += [(b.key, b.problems) for b in baselines if b.problems]
     for key, problems in failed:

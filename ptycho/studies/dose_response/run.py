@@ -7,7 +7,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -114,9 +114,12 @@ def simulated_data(setup: Setup, nphotons: float, seed: int) -> RawData:
     return RawData(setup.positions[:, 0], setup.positions[:, 1], diffraction, setup.probe)
 
 
-def run_arm(setup: Setup, arm: Arm, nepochs: int, seed: int = 0) -> ArmResult:
+def run_arm(setup: Setup, arm: Arm, nepochs: int, seed: int = 0, strategy: Any = None) -> ArmResult:
     """Simulate, build a fresh model, train, stitch and score one arm; ``seed`` picks the repeat
-    (its own Poisson noise and initialisation; repeat 0 is the study's original seeding)."""
+    (its own Poisson noise and initialisation; repeat 0 is the study's original seeding).
+    ``strategy``: a ``tf.distribute.Strategy`` to build and train the model under, or None."""
+    import contextlib
+
     import keras
 
     from ptycho.config.config import ModelConfig, TrainingConfig
@@ -150,7 +153,8 @@ def run_arm(setup: Setup, arm: Arm, nepochs: int, seed: int = 0) -> ArmResult:
     data = PtychoDataContainer.from_grouped(
         group_by_indices(raw, setup.groups), setup.probe, arm.nphotons, model_config
     )
-    compiled = create_compiled_model(config, probe=data.probe)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        compiled = create_compiled_model(config, probe=data.probe)
     shape = setup.truth.shape
 
     def stitched() -> np.ndarray:
@@ -356,9 +360,14 @@ def run_study(
     arms: tuple[Arm, ...] | None = None,
     nepochs: int | None = None,
     phase: bool = False,
+    strategy: str | None = None,
 ) -> tuple[list[ArmResult], list[BaselineResult]]:
     """Every arm (default: the preset's doses x both losses) for each of the preset's seeds, then the
-    preset's baseline on each dose's data; writes everything into ``out``."""
+    preset's baseline on each dose's data; writes everything into ``out``. ``strategy``: None or
+    "mirrored" (every local GPU, or every logical CPU device), for the network's training."""
+    from ptycho.distributed.strategy import resolve_strategy
+
+    resolved = resolve_strategy(strategy)
     start = time.perf_counter()
     nepochs = preset.nepochs if nepochs is None else nepochs
     arms = arms_of(preset.doses) if arms is None else arms
@@ -378,7 +387,7 @@ def run_study(
         preset.seeds,
         f", baseline {preset.baseline}" if preset.baseline else "",
     )
-    results = [run_arm(setup, arm, nepochs, seed) for seed in range(preset.seeds) for arm in arms]
+    results = [run_arm(setup, arm, nepochs, seed, resolved) for seed in range(preset.seeds) for arm in arms]
     doses = list(dict.fromkeys(arm.nphotons for arm in arms))
     baselines = (
         [run_baseline(setup, dose, seed) for seed in range(preset.seeds) for dose in doses]
