@@ -11,11 +11,10 @@ n_filters_scale 1), global batch 16. ``benchmarks/test_distributed_steps.py`` ru
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import time
 
-from ptycho.distributed.strategy import logical_cpus, resolve_strategy
+from ptycho.distributed.strategy import logical_cpus, resolve_strategy, strategy_scope
 
 DEVICES = logical_cpus(2)
 
@@ -47,7 +46,7 @@ def fastest_step(strategy: tf.distribute.Strategy | None, batches: int, repeats:
     coords = rng.uniform(-2, 2, (batches * BATCH, 1, 2, C)).astype(np.float32)
     data = tf.data.Dataset.from_tensor_slices(((x, coords), x**2)).batch(BATCH)
     keras.utils.set_random_seed(0)
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+    with strategy_scope(strategy):
         autoencoder, _ = create_model_with_gridsize(2, N, "xla", n_filters_scale=1)
         trainer = training_model(autoencoder, "nll", 5e-4)
     trainer.fit(data, epochs=1, verbose=0)  # traces and warms up

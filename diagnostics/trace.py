@@ -17,7 +17,7 @@ import tensorflow as tf
 
 import contracts
 from ptycho.config.config import ModelConfig
-from ptycho.distributed.strategy import local_devices, resolve_strategy
+from ptycho.distributed.strategy import local_devices, resolve_strategy, strategy_scope
 from ptycho.model.factory import create_model_with_gridsize, training_model
 from ptycho.tensors.translation import decide_backend
 
@@ -165,7 +165,7 @@ def run_trace(cfg: TraceConfig) -> TraceResult:
     result = TraceResult(cfg, dims, backend=expected.backend, backend_source=expected.source)
     # Full checking unless the user turned contracts off (PTYCHO_CONTRACTS=off: nothing is traced).
     checking = contextlib.nullcontext() if contracts.get_mode() == "off" else contracts.mode("full")
-    scope = contextlib.nullcontext()
+    strategy = None
     if cfg.strategy == "mirrored":
         devices = local_devices()
         if len(devices) < 2:
@@ -174,9 +174,7 @@ def run_trace(cfg: TraceConfig) -> TraceResult:
                 "split the CPU first (ptycho.distributed.strategy.logical_cpus, before TensorFlow starts)"
             )
         strategy = resolve_strategy("mirrored", devices)
-        assert strategy is not None
-        scope = strategy.scope()
-    with fault, checking, scope:
+    with fault, checking, strategy_scope(strategy):
         autoencoder: Any = None
         for mode in dict.fromkeys(modes):
             with contracts.recording() as events:

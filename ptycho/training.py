@@ -7,7 +7,6 @@ object patch and stitches them into the full object at the groups' centroids
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -23,7 +22,7 @@ import contracts
 
 from .config.config import TrainingConfig
 from .data.container import PtychoDataContainer
-from .distributed.strategy import StrategySpec, resolve_strategy
+from .distributed.strategy import StrategySpec, resolve_strategy, strategy_scope
 from .model.factory import CompiledModel, create_compiled_model
 from .tensors import margin
 from .tensors.stitching import reassemble_position
@@ -71,7 +70,7 @@ def train(
     """
     check_data(data, config)
     resolved = resolve_strategy(strategy, devices)
-    with resolved.scope() if resolved is not None else contextlib.nullcontext():
+    with strategy_scope(resolved):
         compiled = create_compiled_model(config, probe=data.probe)
     if epoch_order is None:
         epoch_order = resolved is not None or backup_dir is not None
@@ -136,12 +135,12 @@ def fit(
         _LogProgress(config.nepochs),
         *(callbacks or []),
     ]
-    if epoch_order is None:
-        epoch_order = compiled.trainer.distribute_strategy.num_replicas_in_sync > 1
     if backup_dir is not None and epoch_order is False:
         raise ValueError("backup_dir needs epoch_order (a resumed run must see the same data order)")
+    if epoch_order is None:
+        epoch_order = backup_dir is not None or compiled.trainer.distribute_strategy.num_replicas_in_sync > 1
     epoch = None
-    if epoch_order or backup_dir is not None:
+    if epoch_order:
         epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
         fit_callbacks = [_DataEpoch(epoch), *fit_callbacks]
     if backup_dir is not None:

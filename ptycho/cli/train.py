@@ -134,11 +134,10 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(args.output_dir, args.overwrite)
     if args.devices and args.strategy != "mirrored":
         raise ValueError(f"--devices needs --strategy mirrored; received --strategy {args.strategy}")
-    strategy = None
-    if args.strategy != "none":  # first: a multi-worker strategy configures TensorFlow at start-up
-        from ..distributed.strategy import resolve_strategy
+    from ..distributed.strategy import is_chief, resolve_strategy
 
-        strategy = resolve_strategy(args.strategy, args.devices)
+    # first: a multi-worker strategy configures TensorFlow at start-up
+    strategy = resolve_strategy(args.strategy, args.devices)
     name = str(args.train_data_file)
     raw = RawData.from_file(args.train_data_file)
     config = configure(args, raw)
@@ -152,8 +151,6 @@ def run(args: argparse.Namespace) -> int:
         data = PtychoDataContainer.from_grouped(grouped, raw.probeGuess, config.nphotons, config.model)
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
-    from ..distributed.strategy import is_chief
-
     if not is_chief(strategy):  # another worker: trains its share, writes nothing
         with tempfile.TemporaryDirectory(prefix="ptycho-worker-") as scratch:
             train_into(Path(scratch), data, config, name, strategy, args.backup_dir)

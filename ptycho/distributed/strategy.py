@@ -14,6 +14,7 @@ trainer divides by the global count of examples (``ptycho.model.factory.Trainer`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -60,6 +61,11 @@ def resolve_strategy(
             _MULTIWORKER["multiworker"] = tf.distribute.MultiWorkerMirroredStrategy()
         return _MULTIWORKER["multiworker"]
     raise ValueError(f"strategy must be one of {STRATEGIES} or a tf.distribute.Strategy; received: {spec!r}")
+
+
+def strategy_scope(strategy: tf.distribute.Strategy | None) -> contextlib.AbstractContextManager[object]:
+    """``strategy.scope()``, or a scope that does nothing for one device (``None``)."""
+    return contextlib.nullcontext() if strategy is None else strategy.scope()
 
 
 def local_devices() -> list[str]:

@@ -118,13 +118,12 @@ def run_arm(setup: Setup, arm: Arm, nepochs: int, seed: int = 0, strategy: Any =
     """Simulate, build a fresh model, train, stitch and score one arm; ``seed`` picks the repeat
     (its own Poisson noise and initialisation; repeat 0 is the study's original seeding).
     ``strategy``: a ``tf.distribute.Strategy`` to build and train the model under, or None."""
-    import contextlib
-
     import keras
 
     from ptycho.config.config import ModelConfig, TrainingConfig
     from ptycho.data.container import PtychoDataContainer
     from ptycho.data.grouping import group_by_indices
+    from ptycho.distributed.strategy import strategy_scope
     from ptycho.evaluation import evaluate
     from ptycho.model.factory import create_compiled_model
     from ptycho.training import fit, reconstruct
@@ -153,7 +152,7 @@ def run_arm(setup: Setup, arm: Arm, nepochs: int, seed: int = 0, strategy: Any =
     data = PtychoDataContainer.from_grouped(
         group_by_indices(raw, setup.groups), setup.probe, arm.nphotons, model_config
     )
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+    with strategy_scope(strategy):
         compiled = create_compiled_model(config, probe=data.probe)
     shape = setup.truth.shape
 
