@@ -246,6 +246,7 @@ def test_flat_translation_matches_per_patch_reference_in_graph_modes(dims, seed)
         np.testing.assert_allclose(fn(tf.constant(images), tf.constant(offsets)).numpy(), expected, atol=1e-5)
 
 
+@settings(max_examples=12)  # every example is a new shape: XLA compiles reassembly and extraction
 @given(dims=stack_dims(max_offset_range=(1.0, 8.0)), seed=st.integers(0, 2**31))
 def test_reassembly_of_a_common_object_and_extraction_round_trip(dims, seed):
     """Patches cut from one object at integer offsets: the canvas is the object, extraction returns them."""
@@ -271,6 +272,7 @@ def test_reassembly_of_a_common_object_and_extraction_round_trip(dims, seed):
         np.testing.assert_allclose(back, np_channel_to_flat(patches), atol=1e-5)
 
 
+@settings(max_examples=12)  # every example is a new shape: XLA compiles reassembly and extraction
 @given(dims=stack_dims(max_offset_range=(1.0, 8.0)), seed=st.integers(0, 2**31))
 def test_reassembly_with_a_support_averages_only_over_the_support(dims, seed):
     """Patches that are a common object on their central box and zero outside, reassembled with

@@ -18,8 +18,9 @@ from jaxtyping import Inexact
 from contracts import contract
 
 from . import margin
+from .compiled import run_compiled
 from .layouts import _channel_to_flat, flatten_offsets, repeat_per_patch
-from .translation import BackendRequest, resolve_backend, translate
+from .translation import Backend, BackendRequest, resolve_backend, translate
 from .vocabulary import AnyCanvas, AnyChannelImages, AnyFlatImages, ChannelOffsets
 
 
@@ -90,18 +91,29 @@ def reassemble_patches_position_real(
         )
     fits = margin.check(offsets, n, padded_size)
     chosen = resolve_backend(backend)
+    if chosen == "xla" and patches.shape[1:].is_fully_defined():
+        canvas = run_compiled(_reassemble, (patches, offsets), padded_size=padded_size, support=support)
+    else:
+        canvas = _reassemble(patches, offsets, padded_size, support, chosen)
+    return margin.poison_groups(canvas, fits)
+
+
+def _reassemble(
+    patches: tf.Tensor, offsets: tf.Tensor, padded_size: int, support: int | None, backend: Backend = "xla"
+) -> tf.Tensor:
+    """The reassembly itself (arguments checked): one XLA kernel with the ``"xla"`` backend."""
     flat = _channel_to_flat(patches)  # (B*C, N, N, 1)
     shifts = tf.cast(flatten_offsets(offsets), tf.float32)  # (B*C, 2), same row order
-    placed = translate(pad_patches(flat, padded_size), shifts, backend=chosen)
+    placed = translate(pad_patches(flat, padded_size), shifts, backend=backend)
     ones = flat if support is None else flat[:, :support, :support]
     window = pad_patches(tf.ones_like(ones, dtype=tf.float32), padded_size)
-    weights = translate(window, shifts, backend=chosen)
+    weights = translate(window, shifts, backend=backend)
     c = tf.shape(patches)[3]
     m = tf.shape(placed)[1]
     per_group = tf.stack([-1, c, m, m, 1])
     total = tf.reduce_sum(tf.reshape(placed, per_group), axis=1)
     weight = tf.reduce_sum(tf.reshape(weights, per_group), axis=1)
-    return margin.poison_groups(average_overlaps(total, weight), fits)
+    return average_overlaps(total, weight)
 
 
 def average_overlaps(total: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
@@ -128,7 +140,18 @@ def extract_patches_position(
     """
     m = canvas.shape[1]
     fits = None if m is None else margin.check(offsets, N, m)
+    chosen = resolve_backend(backend)
+    if chosen == "xla" and canvas.shape[1:].is_fully_defined() and offsets.shape[1:].is_fully_defined():
+        grouped = run_compiled(_extract, (canvas, offsets), N=N)
+    else:
+        grouped = _extract(canvas, offsets, N, chosen)
+    patches = tf.reshape(grouped, [-1, N, N, 1])  # (B*C, N, N, 1), group-major
+    return patches if fits is None else margin.poison_groups(patches, fits)
+
+
+def _extract(canvas: tf.Tensor, offsets: tf.Tensor, N: int, backend: Backend = "xla") -> tf.Tensor:
+    """The extraction itself, per group ``(B, C, N, N, 1)`` (one XLA kernel with ``"xla"``)."""
     spread = repeat_per_patch(canvas, offsets)  # (B*C, M, M, 1), group-major
     shifts = -tf.cast(flatten_offsets(offsets), tf.float32)
-    patches = trim_reconstruction(translate(spread, shifts, backend=resolve_backend(backend)), N)
-    return patches if fits is None else margin.poison_groups(patches, fits)
+    patches = trim_reconstruction(translate(spread, shifts, backend=backend), N)
+    return tf.reshape(patches, tf.stack([-1, tf.shape(offsets)[3], N, N, 1]))

@@ -20,6 +20,7 @@ from jaxtyping import Float, Inexact
 
 from contracts import contract
 
+from ..compiled import run_compiled
 from ._compat import gather_dimension_numbers, xla_gather
 from ._complex import join_complex, split_complex
 
@@ -192,9 +193,16 @@ def translate_xla(
     """Move each image's content by ``+[t_x, t_y]`` (bilinear, zero outside), in XLA-compilable ops.
 
     Differentiable with respect to the images and the translations; any translation, in or out of
-    frame. With static, non-zero H, W and C (any batch) it runs the row-window kernel; otherwise
-    two 1-D row shifts.
+    frame. With static, non-zero H, W and C (any batch) it runs the row-window kernel, compiled by
+    XLA wherever it is called from (``ptycho.tensors.compiled``); otherwise two 1-D row shifts,
+    compiled only inside the caller's XLA cluster.
     """
+    if images.shape[1:].is_fully_defined() and images.shape[1:].num_elements() > 0:
+        return run_compiled(_translate, (images, translations))
+    return _translate(images, translations)
+
+
+def _translate(images: tf.Tensor, translations: tf.Tensor) -> tf.Tensor:
     data, is_complex = split_complex(images)
     t = tf.cast(translations, data.dtype)
     windows = data.shape[1:].is_fully_defined() and data.shape[1:].num_elements() > 0
