@@ -190,6 +190,48 @@ def test_xla_and_v3_give_the_same_predictions_with_the_same_weights():
         assert np.max(np.abs(a - b)) <= 1e-4 * np.max(np.abs(b))
 
 
+def test_bfloat16_convolutions_keep_the_physics_in_float32_and_predict_what_float32_does(tmp_path):
+    """conv_precision="bfloat16": the convolutions compute in bfloat16 on float32 weights; the heads,
+    the physics and every output keep float32/complex64; with the same weights the predictions are
+    the float32 model's to bfloat16's precision (8 bits: relative 2**-8 per operation), a saved
+    model reloads with its policy, and one training step runs."""
+    data = _container(32, 2, n=8)
+    plain, _ = create_model_with_gridsize(2, 32, "xla", n_filters_scale=1, max_offset=8, probe=data.probe)
+    fast, _ = create_model_with_gridsize(
+        2, 32, "xla", n_filters_scale=1, max_offset=8, probe=data.probe, conv_precision="bfloat16"
+    )
+    fast.set_weights(plain.get_weights())
+    convs = [layer for layer in fast.layers if isinstance(layer, keras.layers.Conv2D)]
+    heads = {layer.name for layer in convs if layer.name.endswith("_head")}
+    assert heads == {"amplitude_head", "phase_head"}
+    assert all(layer.compute_dtype == "bfloat16" for layer in convs if layer.name not in heads)
+    assert all(
+        layer.compute_dtype == "float32" and layer.variable_dtype == "float32"
+        for layer in convs
+        if layer.name in heads
+    )
+    assert all(w.dtype == "float32" for w in fast.weights)
+    assert fast.model_config.conv_precision == "bfloat16"
+    outputs = fast.predict(data.inputs(), verbose=0)
+    assert [o.dtype for o in outputs] == [np.complex64, np.float32, np.float32]
+    for a, b in zip(outputs, plain.predict(data.inputs(), verbose=0)):
+        assert np.max(np.abs(a - b)) <= 0.05 * np.max(np.abs(b))  # bfloat16 through ~14 layers
+        assert np.max(np.abs(a - b)) > 0  # and it did compute in bfloat16
+    fast.save(tmp_path / "fast.keras")
+    loaded = keras.models.load_model(tmp_path / "fast.keras")
+    np.testing.assert_array_equal(loaded.predict(data.inputs(), verbose=0)[1], outputs[1])
+    trainer = training_model(fast, "nll")
+    x, y = next(iter(data.as_dataset(8, target="intensity")))
+    assert np.isfinite(trainer.train_on_batch(x, y))
+
+
+def test_conv_precision_is_refused_unless_float32_or_bfloat16():
+    with pytest.raises(
+        ValueError, match="conv_precision must be 'float32' or 'bfloat16'; received: conv_precision='float16'"
+    ):
+        ModelConfig(conv_precision="float16")  # type: ignore[arg-type]
+
+
 def test_two_models_share_no_variable():
     a, _ = create_model_with_gridsize(2, 32, "xla", n_filters_scale=1, nphotons=1e9)
     b, _ = create_model_with_gridsize(1, 32, "xla", n_filters_scale=1, nphotons=1e4)

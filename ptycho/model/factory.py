@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..config.config import Backend, ModelConfig, TrainingConfig
+from ..config.config import Backend, ConvPrecision, ModelConfig, TrainingConfig
 from ..data.container import intensity_scale
 from ..physics.losses import amplitude_mae_per_example, poisson_nll_per_example
 from ..physics.probe import get_default_probe, validate_probe
@@ -33,19 +33,25 @@ def _filters(N: int, scale: int) -> tuple[list[int], list[int]]:
     return encoder, encoder[-2::-1]
 
 
-def _encoder(x: Any, filters: list[int]) -> Any:
+# Keras dtype policy of the convolution stack per ModelConfig.conv_precision: "mixed_bfloat16"
+# computes in bfloat16 with float32 weights. The heads stay float32 (the amplitude and phase the
+# physics receives keep their precision), and so does every physics layer (Keras casts their inputs).
+_CONV_POLICY = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+
+
+def _encoder(x: Any, filters: list[int], policy: str) -> Any:
     for f in filters:
-        x = L.Conv2D(f, 3, padding="same", activation="relu")(x)
-        x = L.Conv2D(f, 3, padding="same", activation="relu")(x)
-        x = L.MaxPooling2D(2)(x)
+        x = L.Conv2D(f, 3, padding="same", activation="relu", dtype=policy)(x)
+        x = L.Conv2D(f, 3, padding="same", activation="relu", dtype=policy)(x)
+        x = L.MaxPooling2D(2, dtype=policy)(x)
     return x
 
 
-def _decoder(x: Any, filters: list[int], channels: int, activation: str, name: str) -> Any:
+def _decoder(x: Any, filters: list[int], channels: int, activation: str, name: str, policy: str) -> Any:
     for f in filters:
-        x = L.Conv2D(f, 3, padding="same", activation="relu")(x)
-        x = L.Conv2D(f, 3, padding="same", activation="relu")(x)
-        x = keras.layers.UpSampling2D(2, interpolation="nearest")(x)
+        x = L.Conv2D(f, 3, padding="same", activation="relu", dtype=policy)(x)
+        x = L.Conv2D(f, 3, padding="same", activation="relu", dtype=policy)(x)
+        x = keras.layers.UpSampling2D(2, interpolation="nearest", dtype=policy)(x)
     x = L.Conv2D(channels, 3, padding="same", activation=activation, name=f"{name}_head")(x)
     return x
 
@@ -60,6 +66,7 @@ def create_model_with_gridsize(
     probe: np.ndarray | None = None,
     probe_mask: bool = False,
     nphotons: float = 1e9,
+    conv_precision: ConvPrecision = "float32",
 ) -> tuple[keras.Model, keras.Model]:
     """``(autoencoder, diffraction_to_obj)``: a new model on every call.
 
@@ -74,6 +81,7 @@ def create_model_with_gridsize(
         max_offset=max_offset,
         probe_mask=probe_mask,
         translate_backend=translate_backend,
+        conv_precision=conv_precision,
     )
     decision = decide_backend(translate_backend)
     backend = decision.backend
@@ -84,9 +92,10 @@ def create_model_with_gridsize(
     coords = keras.Input((1, 2, c), name="coords")
     scale = L.IntensityScale(intensity_scale(nphotons, N), name="intensity_scale")
     down, up = _filters(N, n_filters_scale)
-    encoded = _encoder(scale(diffraction), down)
-    amplitude = _decoder(encoded, up, c, "sigmoid", "amplitude")
-    phase_raw = _decoder(encoded, up, c, "tanh", "phase")
+    policy = _CONV_POLICY[config.conv_precision]
+    encoded = _encoder(scale(diffraction), down, policy)
+    amplitude = _decoder(encoded, up, c, "sigmoid", "amplitude", policy)
+    phase_raw = _decoder(encoded, up, c, "tanh", "phase", policy)
     phase = keras.layers.Rescaling(math.pi, name="phase")(phase_raw)
     patches = L.CombineComplex(N, name="patches")(amplitude, phase)
     # Overlap weights on the patches' support (the central N/2 box), as PtychoPINN's centre mask.
@@ -245,6 +254,7 @@ def create_compiled_model(config: TrainingConfig, probe: np.ndarray | None = Non
         probe=probe,
         probe_mask=model.probe_mask,
         nphotons=config.nphotons,
+        conv_precision=model.conv_precision,
     )
     return CompiledModel(
         autoencoder, diffraction_to_obj, training_model(autoencoder, config.loss, config.learning_rate)

@@ -119,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--phase", action="store_true", help="give the lines object a phase (default amplitude-only)"
     )
     parser.add_argument(
+        "--conv-precision",
+        choices=("float32", "bfloat16"),
+        default=None,
+        help="the network's convolutions in float32 or bfloat16 (default: the preset's; README: Speed)",
+    )
+    parser.add_argument(
         "--strategy",
         choices=("none", "mirrored"),
         default="none",
@@ -141,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         changes["seeds"] = args.seeds
     if args.baseline is not None:
         changes["baseline"] = None if args.baseline == "none" else args.baseline
+    if args.conv_precision is not None:
+        changes["conv_precision"] = args.conv_precision
     args.preset = replace(preset, **changes)  # type: ignore[arg-type]
     try:
         args.arms = _choose_arms(args.arms, args.preset.doses)

@@ -33,6 +33,7 @@ class Preset:
     seeds: int = 1  # repeats of every arm with its own Poisson noise and initialisation
     baseline: str | None = None  # a PtyLab engine ("ePIE", "mPIE") run on each dose's data, or None
     baseline_iterations: int = 100
+    conv_precision: str = "float32"  # ModelConfig.conv_precision: "bfloat16" is faster on AMX CPUs
     expected: str = ""  # measured wall time on the 2-core CPU, for the README and --help
 
     @property

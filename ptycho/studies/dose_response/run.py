@@ -137,6 +137,7 @@ def run_arm(setup: Setup, arm: Arm, nepochs: int, seed: int = 0, strategy: Any =
         gridsize=preset.gridsize,
         n_filters_scale=preset.n_filters_scale,
         max_offset=setup.max_offset,
+        conv_precision=preset.conv_precision,  # type: ignore[arg-type]
     )
     config = TrainingConfig(
         model=model_config,
