@@ -1,6 +1,6 @@
 # Two commands for a fresh machine; each sets itself up (virtual environment, install) first.
 #   make demo   - the main job: the shape trace of the default configuration
-#   make test   - the test suite
+#   make test   - the test suite (two worker processes, one per core; a test file stays in one)
 #   make lint   - ruff lint and format check (the test suite runs them too)
 #   make study  - the dose-response study, quick preset (figure and metrics in dose_response_out/)
 PYTHON ?= python3
@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(PY) diagnostics/trace_shapes.py trace
 
 test: $(STAMP)
-	HYPOTHESIS_PROFILE=ci $(PY) -m pytest
+	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
