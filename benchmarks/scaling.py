@@ -3,8 +3,8 @@
 Every (stage, P) runs in a fresh process. Its memory is the peak resident set (Linux's VmHWM, reset
 just before the stage) above the resident set the stage started from: its inputs, the interpreter
 and TensorFlow excluded. Its time excludes imports and making the inputs. The scan keeps its
-density as it grows: a jittered raster with a 4 px step on a square object of about 16 P pixels
-(N=64, gridsize 2, K=7), so the object's area grows with P too. The growth exponent is the
+density as it grows: a jittered raster with a 4 px step on a square object of side
+4 sqrt(P) + N (N=64, gridsize 2, K=7), so the object's area grows with P too. The growth exponent is the
 least-squares slope of log(time) and log(memory) against log(P).
 
     python -m benchmarks.scaling                    # 10^3, 10^4, 10^5 (a few minutes)

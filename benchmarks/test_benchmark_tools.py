@@ -8,7 +8,7 @@ import math
 import keras
 import pytest
 
-from .scaling import STAGES, exponent, run_stage, scan
+from .scaling import STAGES, STEP, N, exponent, run_stage, scan
 from .training_step import conv_flops_per_example
 
 
@@ -18,11 +18,11 @@ def test_the_growth_exponent_is_the_slope_in_log_log():
 
 
 def test_the_scan_keeps_its_density_as_it_grows():
-    (side_small, _), small = scan(400)
-    (side_large, _), large = scan(40_000)
-    assert len(small) == 400 and len(large) == 40_000
-    # 100x the positions on about 100x the area
-    assert (side_large / side_small) ** 2 == pytest.approx(100, rel=0.2)
+    for positions in (400, 40_000):
+        (side, _), raster = scan(positions)
+        assert len(raster) == positions
+        # the scanned area (the object less a patch's margin) holds one position per STEP^2 pixels
+        assert (side - N) ** 2 / positions == pytest.approx(STEP**2, rel=0.1)
 
 
 def test_conv_flops_are_counted_from_the_layer_shapes():

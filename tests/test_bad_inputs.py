@@ -475,7 +475,7 @@ def _first_error_line(said: str) -> str:
         ),
         said.strip().splitlines()[0] if said.strip() else "",
     )
-    return re.sub(r"[^\s']*/pytest-\d+/[^/\s']+/", "", line)
+    return re.sub(r"[^\s']*/pytest-\d+/(?:popen-gw\d+/)?[^/\s']+/", "", line)  # xdist adds popen-gwN/
 
 
 def test_bad_inputs_are_refused_by_name_and_nothing_is_written(
