@@ -65,6 +65,12 @@ def refuse_beyond(offsets: np.ndarray, N: int, M: int) -> None:
         raise ValueError(margin_message(*found, N=N, M=M))
 
 
+def fits(offsets: tf.Tensor, N: int, M: int) -> tf.Tensor:
+    """``(B,)`` True where every channel offset ``(B, 1, 2, C)`` of the group is within the margin
+    (NaN is not): the ops alone, no check, for a kernel that poisons what does not fit."""
+    return tf.reduce_all(tf.abs(offsets) <= tf.constant(margin(N, M), offsets.dtype), axis=[1, 2, 3])
+
+
 def check(offsets: tf.Tensor, N: int, M: int) -> tf.Tensor:
     """``(B,)`` True where every offset of the group fits; raises eagerly, asserts in a graph.
 

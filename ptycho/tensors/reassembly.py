@@ -89,19 +89,18 @@ def reassemble_patches_position_real(
             f"reassemble_patches_position_real: support must be in (0, N={n}] with N - support even; "
             f"received: support={support!r}"
         )
-    fits = margin.check(offsets, n, padded_size)
+    margin.check(offsets, n, padded_size)  # raises eagerly, asserts in a graph; the kernel poisons
     chosen = resolve_backend(backend)
     if chosen == "xla" and patches.shape[1:].is_fully_defined():
-        canvas = run_compiled(_reassemble, (patches, offsets), padded_size=padded_size, support=support)
-    else:
-        canvas = _reassemble(patches, offsets, padded_size, support, chosen)
-    return margin.poison_groups(canvas, fits)
+        return run_compiled(_reassemble, (patches, offsets), padded_size=padded_size, support=support)
+    return _reassemble(patches, offsets, padded_size, support, chosen)
 
 
 def _reassemble(
     patches: tf.Tensor, offsets: tf.Tensor, padded_size: int, support: int | None, backend: Backend = "xla"
 ) -> tf.Tensor:
-    """The reassembly itself (arguments checked): one XLA kernel with the ``"xla"`` backend."""
+    """The reassembly itself (arguments checked): one XLA kernel with the ``"xla"`` backend. Groups
+    with an offset beyond the margin come out NaN (under XLA nothing else can refuse them)."""
     flat = _channel_to_flat(patches)  # (B*C, N, N, 1)
     shifts = tf.cast(flatten_offsets(offsets), tf.float32)  # (B*C, 2), same row order
     placed = translate(pad_patches(flat, padded_size), shifts, backend=backend)
@@ -113,7 +112,9 @@ def _reassemble(
     per_group = tf.stack([-1, c, m, m, 1])
     total = tf.reduce_sum(tf.reshape(placed, per_group), axis=1)
     weight = tf.reduce_sum(tf.reshape(weights, per_group), axis=1)
-    return average_overlaps(total, weight)
+    return margin.poison_groups(
+        average_overlaps(total, weight), margin.fits(offsets, patches.shape[1], padded_size)
+    )
 
 
 def average_overlaps(total: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
@@ -139,19 +140,22 @@ def extract_patches_position(
     patch would reach outside the canvas.
     """
     m = canvas.shape[1]
-    fits = None if m is None else margin.check(offsets, N, m)
+    if m is not None:
+        margin.check(offsets, N, m)  # raises eagerly, asserts in a graph; the kernel poisons
     chosen = resolve_backend(backend)
     if chosen == "xla" and canvas.shape[1:].is_fully_defined() and offsets.shape[1:].is_fully_defined():
         grouped = run_compiled(_extract, (canvas, offsets), N=N)
     else:
         grouped = _extract(canvas, offsets, N, chosen)
-    patches = tf.reshape(grouped, [-1, N, N, 1])  # (B*C, N, N, 1), group-major
-    return patches if fits is None else margin.poison_groups(patches, fits)
+    return tf.reshape(grouped, [-1, N, N, 1])  # (B*C, N, N, 1), group-major
 
 
 def _extract(canvas: tf.Tensor, offsets: tf.Tensor, N: int, backend: Backend = "xla") -> tf.Tensor:
-    """The extraction itself, per group ``(B, C, N, N, 1)`` (one XLA kernel with ``"xla"``)."""
+    """The extraction itself, per group ``(B, C, N, N, 1)`` (one XLA kernel with ``"xla"``); the
+    groups with an offset beyond the margin NaN, when the canvas size is known."""
     spread = repeat_per_patch(canvas, offsets)  # (B*C, M, M, 1), group-major
     shifts = -tf.cast(flatten_offsets(offsets), tf.float32)
     patches = trim_reconstruction(translate(spread, shifts, backend=backend), N)
-    return tf.reshape(patches, tf.stack([-1, tf.shape(offsets)[3], N, N, 1]))
+    grouped = tf.reshape(patches, tf.stack([-1, tf.shape(offsets)[3], N, N, 1]))
+    m = canvas.shape[1]
+    return grouped if m is None else margin.poison_groups(grouped, margin.fits(offsets, N, m))
