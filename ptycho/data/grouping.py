@@ -17,10 +17,14 @@ from contracts import contract
 
 from ..config.config import is_int
 from ..physics.simulation import extract_patches
+from ..progress import progress
 from ..tensors import vocabulary as _vocabulary  # noqa: F401  (registers the dims its contract uses)
 
 if TYPE_CHECKING:
     from .raw import RawData
+
+
+_PROGRESS_STEP = 4096  # groups drawn between two updates of the progress bar
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,16 @@ def choose_groups(
     neighbours = np.asarray(neighbours).reshape(nsamples, K)
     if c == 1:
         return seeds[:, None]
-    # the seed (its own nearest neighbour) plus C - 1 of the other K - 1
-    others = np.stack([rng.choice(np.arange(1, K), size=c - 1, replace=False) for _ in range(nsamples)])
+    # the seed (its own nearest neighbour) plus C - 1 of the other K - 1; one seeded draw per group
+    # (a vectorised draw would change every group every recorded result was made with)
+    pool = np.arange(1, K)
+    others = np.empty((nsamples, c - 1), np.int64)
+    with progress("grouping", nsamples) as advance:
+        for start in range(0, nsamples, _PROGRESS_STEP):
+            stop = min(start + _PROGRESS_STEP, nsamples)
+            for i in range(start, stop):
+                others[i] = rng.choice(pool, size=c - 1, replace=False)
+            advance(stop - start)
     return np.concatenate([neighbours[:, :1], np.take_along_axis(neighbours, others, axis=1)], axis=1)
 
 
