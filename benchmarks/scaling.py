@@ -5,7 +5,9 @@ just before the stage) above the resident set the stage started from: its inputs
 and TensorFlow excluded. Its time excludes imports and making the inputs. The scan keeps its
 density as it grows: a jittered raster with a 4 px step on a square object of side
 4 sqrt(P) + N (N=64, gridsize 2, K=7), so the object's area grows with P too. The growth exponent is the
-least-squares slope of log(time) and log(memory) against log(P).
+least-squares slope of log(time) and log(memory) against log(P); memory is also fitted as a
+fixed part plus a cost per position, a + b P, since a fixed part (chunk buffers) pulls the log-log
+slope of a linear cost below 1.
 
     python -m benchmarks.scaling                    # 10^3, 10^4, 10^5 (a few minutes)
     python -m benchmarks.scaling --positions 300 1000 --stages grouping
@@ -119,6 +121,13 @@ def exponent(sizes: list[int], values: list[float]) -> float:
     return float(np.polyfit(np.log(sizes), np.log(np.maximum(values, 1e-12)), 1)[0])
 
 
+def affine(sizes: list[int], values: list[float]) -> tuple[float, float, float]:
+    """Least-squares ``value = a + b * size``: (a, b, the largest residual relative to its value)."""
+    b, a = np.polyfit(np.asarray(sizes, float), np.asarray(values, float), 1)
+    residual = max(abs(a + b * p - v) / v for p, v in zip(sizes, values, strict=True))
+    return float(a), float(b), float(residual)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--positions", type=int, nargs="+", default=[1000, 10_000, 100_000])
@@ -126,14 +135,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"N={N}, gridsize {GRIDSIZE}, K={K}, raster step {STEP} px")
     heads = " | ".join(f"P={p}" for p in args.positions)
-    print(f"| stage | {heads} | time exponent | memory exponent |")
-    print("|---" * (len(args.positions) + 3) + "|")
+    print(f"| stage | {heads} | time exponent | memory exponent | memory = a + b P (largest residual) |")
+    print("|---" * (len(args.positions) + 4) + "|")
     for stage in args.stages:
         rows = [measure(stage, p) for p in args.positions]
         cells = [f"{r['seconds']:.3g} s, {(r['peak'] - r['floor']) / 2**20:.0f} MiB" for r in rows]
         t_exp = exponent(args.positions, [r["seconds"] for r in rows])
-        m_exp = exponent(args.positions, [r["peak"] - r["floor"] for r in rows])
-        print(f"| {stage} | " + " | ".join(cells) + f" | {t_exp:.2f} | {m_exp:.2f} |", flush=True)
+        memory = [(r["peak"] - r["floor"]) / 2**20 for r in rows]
+        m_exp = exponent(args.positions, memory)
+        a, b, worst = affine(args.positions, memory)
+        fit = f"{a:.0f} MiB + {b * 2**10:.1f} KiB x P ({worst:.0%})"
+        print(f"| {stage} | " + " | ".join(cells) + f" | {t_exp:.2f} | {m_exp:.2f} | {fit} |", flush=True)
     return 0
 
 

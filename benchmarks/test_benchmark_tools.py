@@ -8,13 +8,18 @@ import math
 import keras
 import pytest
 
-from .scaling import STAGES, STEP, N, exponent, run_stage, scan
+from .scaling import STAGES, STEP, N, affine, exponent, run_stage, scan
 from .training_step import conv_flops_per_example
 
 
 def test_the_growth_exponent_is_the_slope_in_log_log():
     assert exponent([10, 100, 1000], [2.0, 20.0, 200.0]) == pytest.approx(1.0)
     assert exponent([10, 100, 1000], [1.0, 100.0, 10_000.0]) == pytest.approx(2.0)
+
+
+def test_the_affine_fit_finds_a_fixed_part_and_a_cost_per_position():
+    a, b, worst = affine([1000, 10_000, 100_000], [200.0 + 0.5 * p for p in (1000, 10_000, 100_000)])
+    assert a == pytest.approx(200.0) and b == pytest.approx(0.5) and worst < 1e-9
 
 
 def test_the_scan_keeps_its_density_as_it_grows():
