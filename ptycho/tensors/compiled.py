@@ -107,5 +107,6 @@ def run_compiled(kernel: Kernel, tensors: tuple[tf.Tensor, ...], **static: Hasha
         outputs = function(*(_pad_batch(t, size - known) for t in tensors))
         return outputs if size == known else tf.nest.map_structure(lambda o: o[:known], outputs)
     batch = tf.shape(tensors[0])[0]
-    padded = [_pad_batch(t, _bucket_tensor(batch) - batch) for t in tensors]
+    extra = _bucket_tensor(batch) - batch
+    padded = [_pad_batch(t, extra) for t in tensors]
     return tf.nest.map_structure(lambda o: o[:batch], function(*padded))

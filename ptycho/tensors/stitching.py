@@ -155,8 +155,8 @@ class _Canvas:
 
     def __init__(self, pixels: int, dtype: tf.DType) -> None:
         zeros = tf.zeros([pixels], dtype)
-        self._eager = tf.executing_eagerly()
-        self._data: tf.Variable | tf.Tensor = tf.Variable(zeros, trainable=False) if self._eager else zeros
+        eager = tf.executing_eagerly()
+        self._data: tf.Variable | tf.Tensor = tf.Variable(zeros, trainable=False) if eager else zeros
 
     def add(self, indices: tf.Tensor, updates: tf.Tensor) -> None:
         if isinstance(self._data, tf.Variable):
