@@ -112,9 +112,10 @@ def _umask() -> int:
 
 
 def read_npz(
-    path: str | Path, required: tuple[str, ...], optional: tuple[str, ...] = ()
+    path: str | Path, required: tuple[str, ...], optional: tuple[str, ...] = (), text: tuple[str, ...] = ()
 ) -> dict[str, np.ndarray]:
-    """Every ``required`` and present ``optional`` key of an NPZ, read now (no pickles).
+    """Every ``required`` and present ``optional`` key of an NPZ, read now (no pickles). Keys in
+    ``text`` may hold a string (a unicode array); every other key must be numeric.
 
     A missing, unreadable, truncated or non-NPZ file, or a missing key, is a ``DataFileError``
     that names the file and says what was expected.
@@ -143,7 +144,7 @@ def read_npz(
                     f"found {', '.join(sorted(data.files)) or 'no keys'}"
                 )
             keys = [k for k in (*required, *optional) if k in data.files]
-            return {k: _read_key(data, k, name) for k in keys}
+            return {k: _read_key(data, k, name, k in text) for k in keys}
     except DataFileError:
         raise
     except Exception as exc:  # zipfile, zlib, pickle and format errors all mean the same to a user
@@ -153,7 +154,7 @@ def read_npz(
         ) from None
 
 
-def _read_key(data: np.lib.npyio.NpzFile, key: str, name: str) -> np.ndarray:
+def _read_key(data: np.lib.npyio.NpzFile, key: str, name: str, text: bool = False) -> np.ndarray:
     try:
         value = data[key]
     except ValueError as exc:
@@ -162,6 +163,6 @@ def _read_key(data: np.lib.npyio.NpzFile, key: str, name: str) -> np.ndarray:
                 f"{name}: key {key!r} holds Python objects (a pickle); expected a numeric array"
             ) from None
         raise
-    if value.dtype.kind not in "biufc":
+    if value.dtype.kind not in ("biufcU" if text else "biufc"):
         raise DataFileError(f"{name}: key {key!r} has dtype {value.dtype}; expected a numeric array")
     return value

@@ -1,10 +1,15 @@
-"""A compatibility path: ``RawData`` and grouping's old module, re-exported. The code lives in
-``ptycho.data.grouping``, ``ptycho.data.raw``.
+"""A compatibility path: PtychoPINN's ``ptycho.raw_data``, re-exported. The code lives in
+``ptycho.compat.raw_data`` (PtychoPINN's constructor, keys and offset sign) on ``ptycho.data``.
 
-Nothing inside ``ptycho`` imports this module; new code imports the modules named above.
+Nothing inside ``ptycho`` imports this module; new code imports
+``ptycho.data.raw`` and ``ptycho.data.grouping``.
 """
 
-from .data.grouping import GroupedData as GroupedData
-from .data.grouping import group_by_indices as group_by_indices
-from .data.raw import NPZ_KEYS as NPZ_KEYS
-from .data.raw import RawData as RawData
+from .compat.raw_data import RawData as RawData
+from .compat.raw_data import get_image_patches as get_image_patches
+from .compat.raw_data import get_neighbor_indices as get_neighbor_indices
+from .compat.raw_data import get_relative_coords as get_relative_coords
+from .compat.raw_data import key_coords_offsets as key_coords_offsets
+from .compat.raw_data import key_coords_relative as key_coords_relative
+from .compat.raw_data import local_offset_sign as local_offset_sign
+from .compat.raw_data import normalize_data as normalize_data

@@ -38,7 +38,7 @@ def pair_rows(a: Float[tf.Tensor, "B N"], b: Float[tf.Tensor, "B N"]) -> Float[t
 
 
 def test_hundreds_of_traced_and_eager_calls_leave_every_module_container_the_same_size():
-    from ptycho.tf_helper import reassemble_position
+    from ptycho.tensors.stitching import reassemble_position
 
     traced = tf.function(pair_rows, input_signature=[tf.TensorSpec([None, 3])] * 2)
     patches = np.ones((4, 8, 8, 1), np.float32)
