@@ -1,10 +1,9 @@
-"""A compatibility path: ``PtychoDataContainer``'s old module, re-exported. The code lives in
-``ptycho.data.container``.
+"""A compatibility path: PtychoPINN's ``ptycho.loader``, re-exported. The code lives in
+``ptycho.compat.loader`` (PtychoPINN's signatures) on ``ptycho.data.container``.
 
-Nothing inside ``ptycho`` imports this module; new code imports the modules named above.
+Nothing inside ``ptycho`` imports this module.
 """
 
-from .data.container import PtychoDataContainer as PtychoDataContainer
-from .data.container import check_against_model as check_against_model
-from .data.container import intensity_scale as intensity_scale
-from .data.container import normalise_amplitudes as normalise_amplitudes
+from .compat.loader import PtychoDataContainer as PtychoDataContainer
+from .compat.loader import load as load
+from .compat.loader import split_data as split_data

@@ -1,9 +1,11 @@
-"""A compatibility path: the probe's old module, re-exported. The code lives in
-``ptycho.physics.probe``.
+"""A compatibility path: PtychoPINN's ``ptycho.probe``, re-exported. The code lives in
+``ptycho.compat.probe`` (PtychoPINN's signatures) on ``ptycho.physics.probe``.
 
-Nothing inside ``ptycho`` imports this module; new code imports the modules named above.
+Nothing inside ``ptycho`` imports this module.
 """
 
-from .physics.probe import disk_mask as disk_mask
-from .physics.probe import get_default_probe as get_default_probe
-from .physics.probe import validate_probe as validate_probe
+from .compat.probe import get_default_probe as get_default_probe
+from .compat.probe import get_probe_mask as get_probe_mask
+from .compat.probe import set_default_probe as set_default_probe
+from .compat.probe import set_probe as set_probe
+from .compat.probe import set_probe_guess as set_probe_guess

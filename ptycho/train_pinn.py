@@ -1,11 +1,9 @@
-"""A compatibility path: training's old module, re-exported. The code lives in ``ptycho.training``.
+"""A compatibility path: PtychoPINN's ``ptycho.train_pinn``, re-exported. The code lives in
+``ptycho.compat.train_pinn`` (PtychoPINN's signatures) on ``ptycho.training``.
 
-Nothing inside ``ptycho`` imports this module; new code imports the modules named above.
+Nothing inside ``ptycho`` imports this module.
 """
 
-from .training import TrainResult as TrainResult
-from .training import check_data as check_data
-from .training import fit as fit
-from .training import reconstruct as reconstruct
-from .training import train as train
-from .training import train_eval as train_eval
+from .compat.train_pinn import calculate_intensity_scale as calculate_intensity_scale
+from .compat.train_pinn import config_from_params as config_from_params
+from .compat.train_pinn import train as train

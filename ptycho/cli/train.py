@@ -120,6 +120,7 @@ def group(raw: Any, config: Any, n_groups: int, name: str) -> Any:
             gridsize=model.gridsize,
             seed=config.seed,
             oversample=oversample,
+            sequential=config.sequential_sampling,
         )
     except ValueError as exc:
         raise ValueError(f"{name}: {str(exc).removeprefix('generate_grouped_data: ')}") from None

@@ -9,7 +9,9 @@ documented XLA switch.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -59,6 +61,16 @@ class ModelConfig:
         ),
     )
 
+    # PtychoPINN's fields: accepted with the one value this stack implements (no flag: no help text)
+    architecture: str = "cnn"
+    model_type: str = "pinn"
+    object_big: bool = True
+    probe_big: bool = True
+    pad_object: bool = True
+    probe_scale: float = 4.0
+    amp_activation: str = "sigmoid"
+    gaussian_smoothing_sigma: float = 0.0
+
     def __post_init__(self) -> None:
         _require(
             is_int(self.N) and self.N >= 16 and self.N % 8 == 0 and _power_of_two(self.N // 8),
@@ -83,6 +95,7 @@ class ModelConfig:
             f"ModelConfig: conv_precision must be 'float32' or 'bfloat16'; "
             f"received: conv_precision={self.conv_precision!r}",
         )
+        _only_value(self, "ModelConfig", _MODEL_ONLY)
         _require(
             self.translate_backend in (None, "xla", "v3"),
             f"ModelConfig: translate_backend must be None, 'xla' or 'v3'; "
@@ -98,6 +111,37 @@ class ModelConfig:
         """M = N + 2*ceil(max_offset), rounded up to even."""
         m = self.N + 2 * math.ceil(self.max_offset)
         return m + (m % 2)
+
+
+# PtychoPINN's config fields this stack accepts with one value only: (value, what the others would need)
+_MODEL_ONLY: dict[str, tuple[Any, str]] = {
+    "architecture": ("cnn", "the FNO and hybrid generators are not implemented here"),
+    "model_type": ("pinn", "the supervised model is not implemented here"),
+    "object_big": (True, "one object canvas per group is the only reassembly here"),
+    "probe_big": (True, "the probe is used over the whole N x N patch here"),
+    "pad_object": (True, "the object is always padded to the canvas here"),
+    "probe_scale": (4.0, "the probe is normalised from the data here (PHYSICS.md), not by probe_scale"),
+    "amp_activation": ("sigmoid", "the amplitude head is a sigmoid here"),
+    "gaussian_smoothing_sigma": (0.0, "no smoothing of the probe-illuminated object is implemented here"),
+}
+_TRAINING_ONLY: dict[str, tuple[Any, str]] = {
+    "positions_provided": (True, "positions are always given to the model here"),
+    "probe_trainable": (False, "the probe is fixed here"),
+    "intensity_scale_trainable": (True, "the intensity scale is always trained here"),
+    "realspace_mae_weight": (0.0, "no real-space loss is implemented here"),
+    "realspace_weight": (0.0, "no real-space loss is implemented here"),
+    "backend": ("tensorflow", "this stack is TensorFlow only"),
+}
+
+
+def _only_value(config: Any, where: str, only: dict[str, tuple[Any, str]]) -> None:
+    for name, (value, why) in only.items():
+        given = getattr(config, name)
+        if given != value or isinstance(given, bool) != isinstance(value, bool):
+            raise ValueError(
+                f"{where}: {name}={given!r} is not supported ({why}); only {name}={value!r} "
+                "(docs/migrating.md)"
+            )
 
 
 def is_int(value: Any) -> bool:
@@ -139,7 +183,28 @@ class TrainingConfig:
     seed: int = field(
         default=0, metadata=_help("seed of the grouping, the shuffling and the initial weights")
     )
+    sequential_sampling: bool = field(
+        default=False,
+        metadata=_help("the first n_groups positions, in scan order, seed the groups (not a random draw)"),
+    )
     extra: dict[str, Any] = field(default_factory=dict)
+    # PtychoPINN's fields (no flag of ptycho-train: its compatible scripts read them, docs/migrating.md)
+    train_data_file: Path | None = None
+    test_data_file: Path | None = None
+    output_dir: Path | None = None
+    mae_weight: float | None = None  # with nll_weight: which loss (one of the two, not a mixture)
+    nll_weight: float | None = None
+    n_images: int | None = None  # deprecated name of n_groups
+    n_subsample: int | None = None
+    subsample_seed: int | None = None
+    enable_oversampling: bool = False
+    neighbor_pool_size: int | None = None
+    positions_provided: bool = True
+    probe_trainable: bool = False
+    intensity_scale_trainable: bool = True
+    realspace_mae_weight: float = 0.0
+    realspace_weight: float = 0.0
+    backend: str = "tensorflow"
 
     def __post_init__(self) -> None:
         model = self.model
@@ -158,6 +223,7 @@ class TrainingConfig:
         object.__setattr__(self, "model", model)
         object.__setattr__(self, "N", model.N)
         object.__setattr__(self, "gridsize", model.gridsize)
+        self._ptychopinn_fields()
         _require(
             _is_real(self.nphotons) and 0 < self.nphotons < math.inf,
             f"TrainingConfig: nphotons must be > 0 and finite; received: nphotons={self.nphotons!r}",
@@ -189,30 +255,168 @@ class TrainingConfig:
             f"TrainingConfig: neighbor_count (K={self.neighbor_count}) must be >= C = gridsize^2 = {model.C}",
         )
 
+    def _ptychopinn_fields(self) -> None:
+        """PtychoPINN's names: paths as ``Path``, ``n_images`` as ``n_groups``, the loss weights as
+        ``loss``; the values this stack does not implement refused."""
+        for name in ("train_data_file", "test_data_file", "output_dir"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, Path(value))
+        if self.n_images is not None:
+            warnings.warn(
+                "TrainingConfig: n_images is deprecated; use n_groups", DeprecationWarning, stacklevel=3
+            )
+            object.__setattr__(self, "n_groups", self.n_images)
+        if self.mae_weight is not None or self.nll_weight is not None:
+            mae = 0.0 if self.mae_weight is None else self.mae_weight
+            nll = 1.0 if self.nll_weight is None else self.nll_weight  # PtychoPINN's defaults
+            _require(
+                _is_real(mae) and _is_real(nll) and mae >= 0 and nll >= 0 and (mae > 0) != (nll > 0),
+                "TrainingConfig: one loss at a time: mae_weight > 0 with nll_weight = 0 (amplitude MAE), "
+                "or nll_weight > 0 with mae_weight = 0 (Poisson NLL); a mixture is not implemented; "
+                f"received: mae_weight={self.mae_weight!r}, nll_weight={self.nll_weight!r}",
+            )
+            object.__setattr__(self, "loss", "mae" if mae > 0 else "nll")
+        _only_value(self, "TrainingConfig", _TRAINING_ONLY)
+        for name in ("n_subsample", "neighbor_pool_size"):
+            value = getattr(self, name)
+            _require(
+                value is None or (is_int(value) and value >= 1),
+                f"TrainingConfig: {name} must be None or an int >= 1; received: {name}={value!r}",
+            )
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as JSON values (paths as strings)."""
+        values = asdict(self)
+        for name in ("train_data_file", "test_data_file", "output_dir"):
+            if values[name] is not None:
+                values[name] = str(values[name])
+        return values
 
 
-def update_legacy_dict(cfg: dict[str, Any], config: TrainingConfig | ModelConfig) -> dict[str, Any]:
-    """Write ``config`` into PtychoPINN's legacy dict (a view for old code; returns ``cfg``)."""
-    model = config.model if isinstance(config, TrainingConfig) else config
-    assert model is not None
-    cfg.update(
-        N=model.N,
-        gridsize=model.gridsize,
-        n_filters_scale=model.n_filters_scale,
-        max_offset=model.max_offset,
-        probe_mask=model.probe_mask,
-    )
-    if model.translate_backend is not None:
-        cfg["use_xla_translate"] = model.translate_backend == "xla"
+_LEGACY_NAMES = {
+    "object_big": "object.big",
+    "probe_big": "probe.big",
+    "probe_mask": "probe.mask",
+    "probe_trainable": "probe.trainable",
+    "intensity_scale_trainable": "intensity_scale.trainable",
+    "positions_provided": "positions.provided",
+    "output_dir": "output_prefix",
+    "train_data_file": "train_data_file_path",
+    "test_data_file": "test_data_file_path",
+}
+
+
+def dataclass_to_legacy_dict(config: TrainingConfig | ModelConfig | InferenceConfig) -> dict[str, Any]:
+    """PtychoPINN's flat legacy keys of ``config``: the model's fields at the top level, renamed as
+    PtychoPINN renames them (``object_big`` -> ``object.big``, ``output_dir`` -> ``output_prefix``,
+    ...), paths as strings, and the loss as ``mae_weight``/``nll_weight``."""
+    values = config.to_dict() if isinstance(config, (TrainingConfig, InferenceConfig)) else asdict(config)
+    model = values.pop("model", None) if not isinstance(config, ModelConfig) else None
+    flat = {**(model or {}), **values}
+    flat.pop("extra", None)
     if isinstance(config, TrainingConfig):
-        cfg.update(
-            nphotons=config.nphotons,
-            nepochs=config.nepochs,
-            batch_size=config.batch_size,
-            loss=config.loss,
-            n_groups=config.n_groups,
-            K=config.neighbor_count,
-        )
+        flat.update(mae_weight=float(config.loss == "mae"), nll_weight=float(config.loss == "nll"))
+        flat["K"] = config.neighbor_count
+    legacy = {_LEGACY_NAMES.get(k, k): (str(v) if isinstance(v, Path) else v) for k, v in flat.items()}
+    legacy["probe_mask"] = flat.get("probe_mask")  # also under this stack's own name
+    return legacy
+
+
+def update_legacy_dict(
+    cfg: dict[str, Any], config: TrainingConfig | ModelConfig | InferenceConfig
+) -> dict[str, Any]:
+    """Write ``config`` into PtychoPINN's legacy dict (a view for old code; returns ``cfg``). Every
+    field is written, None included, so no value of an earlier configuration is left behind
+    (PtychoPINN skipped None)."""
+    values = dataclass_to_legacy_dict(config)
+    backend = values.pop("translate_backend", None)
+    cfg.update(values)
+    if backend is not None:
+        cfg["use_xla_translate"] = backend == "xla"
     return cfg
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    """PtychoPINN's inference settings: the model directory, the data, how many groups."""
+
+    model: ModelConfig
+    model_path: Path
+    test_data_file: Path
+    n_groups: int | None = None
+    n_images: int | None = None
+    n_subsample: int | None = None
+    subsample_seed: int | None = None
+    neighbor_count: int = 4
+    enable_oversampling: bool = False
+    neighbor_pool_size: int | None = None
+    debug: bool = False
+    output_dir: Path = Path("inference_outputs")
+    backend: str = "tensorflow"
+
+    def __post_init__(self) -> None:
+        for name in ("model_path", "test_data_file", "output_dir"):
+            object.__setattr__(self, name, Path(getattr(self, name)))
+        if self.n_images is not None:
+            warnings.warn(
+                "InferenceConfig: n_images is deprecated; use n_groups", DeprecationWarning, stacklevel=3
+            )
+            object.__setattr__(self, "n_groups", self.n_images)
+        _only_value(self, "InferenceConfig", {"backend": _TRAINING_ONLY["backend"]})
+
+    def to_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in values.items()}
+
+
+def validate_model_config(config: ModelConfig) -> None:
+    """Raise ValueError unless ``config`` is a ModelConfig this stack can build (its constructor
+    has checked the fields; this re-checks a config built by ``dataclasses.replace`` or by hand)."""
+    if not isinstance(config, ModelConfig):
+        raise TypeError(f"validate_model_config: expected a ModelConfig; received {type(config).__name__}")
+    ModelConfig(**{f: getattr(config, f) for f in config.__dataclass_fields__})
+
+
+def validate_training_config(config: TrainingConfig) -> None:
+    """``validate_model_config`` of its model, and PtychoPINN's own rules: a batch size that is a
+    power of two, at least one epoch."""
+    if not isinstance(config, TrainingConfig):
+        raise TypeError(
+            f"validate_training_config: expected a TrainingConfig; received {type(config).__name__}"
+        )
+    assert config.model is not None
+    validate_model_config(config.model)
+    _require(
+        _power_of_two(config.batch_size),
+        f"TrainingConfig: batch_size must be a power of two; received: batch_size={config.batch_size!r}",
+    )
+    _require(config.nepochs > 0, f"TrainingConfig: nepochs must be > 0; received: nepochs={config.nepochs!r}")
+
+
+def validate_inference_config(config: InferenceConfig) -> None:
+    """``validate_model_config`` of its model, and a ``model_path`` that holds a model bundle
+    (a directory with ``wts.h5.zip``, or that archive itself)."""
+    validate_model_config(config.model)
+    path = config.model_path
+    candidates = [path / "wts.h5.zip"] if path.is_dir() else [path, Path(f"{path}.zip")]
+    if not any(c.is_file() for c in candidates):
+        raise ValueError(
+            f"InferenceConfig: model_path {str(path)!r} holds no model bundle; expected a directory with "
+            "wts.h5.zip (written by ptycho_train) or the archive itself"
+        )
+
+
+def load_yaml_config(path: str | Path) -> dict[str, Any]:
+    """A YAML config file as a dict (``yaml.safe_load``); anything but a mapping is refused."""
+    import yaml
+
+    text = Path(path).read_text()
+    values = yaml.safe_load(text)
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ValueError(
+            f"{path}: a config file must hold a mapping of keys to values; found {type(values).__name__}"
+        )
+    return values

@@ -44,10 +44,17 @@ class GroupedData:
 
 
 def choose_groups(
-    positions: np.ndarray, K: int, nsamples: int, gridsize: int, seed: int = 0, oversample: bool = False
+    positions: np.ndarray,
+    K: int,
+    nsamples: int,
+    gridsize: int,
+    seed: int = 0,
+    oversample: bool = False,
+    sequential: bool = False,
 ) -> np.ndarray:
     """Indices ``(nsamples, C)`` into ``positions`` ``(P, 2)``: each group a seed and C - 1 of the
-    seed's K nearest neighbours."""
+    seed's K nearest neighbours. The seeds are drawn at random, or with ``sequential`` taken in scan
+    order (position ``i % P`` seeds group ``i``)."""
     if not (is_int(gridsize) and gridsize in (1, 2, 3)):
         raise ValueError(
             f"generate_grouped_data: gridsize must be 1, 2 or 3 (an int); received: gridsize={gridsize!r}"
@@ -72,7 +79,7 @@ def choose_groups(
             "pass oversample=True to draw several groups per seed"
         )
     rng = np.random.default_rng(seed)
-    seeds = rng.choice(p, size=nsamples, replace=nsamples > p)
+    seeds = np.arange(nsamples) % p if sequential else rng.choice(p, size=nsamples, replace=nsamples > p)
     _, neighbours = cKDTree(positions).query(positions[seeds], k=K)
     neighbours = np.asarray(neighbours).reshape(nsamples, K)
     if c == 1:

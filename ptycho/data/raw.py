@@ -138,11 +138,14 @@ class RawData:
         gridsize: int = 1,
         seed: int = 0,
         oversample: bool = False,
+        sequential: bool = False,
     ) -> GroupedData:
         """``nsamples`` groups of C = gridsize^2 positions from each seed's K nearest neighbours."""
         if N != self.N:
             raise ValueError(f"generate_grouped_data: N={N} differs from the data's N={self.N}")
-        indices = choose_groups(self.positions, K, nsamples, gridsize, seed=seed, oversample=oversample)
+        indices = choose_groups(
+            self.positions, K, nsamples, gridsize, seed=seed, oversample=oversample, sequential=sequential
+        )
         return group_by_indices(self, indices)
 
 

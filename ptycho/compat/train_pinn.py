@@ -1,0 +1,77 @@
+"""PtychoPINN's ``ptycho.train_pinn``: train a model on a container, and its intensity scale.
+
+``train`` builds the model from the legacy dict's ``N``, ``gridsize``, ``n_filters_scale``,
+``nepochs``, ``batch_size``, ``nphotons`` and loss weights (read here, at the edge), trains it with
+this stack's trainer and returns ``(autoencoder, history)``. Each model has its own intensity scale
+(PtychoPINN shared one variable among every model in a process).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+import numpy as np
+
+from .. import params as _params
+from ..config.config import ModelConfig, TrainingConfig
+from ..training import train as _train
+from . import model_manager
+from .loader import PtychoDataContainer
+
+
+def config_from_params(data: PtychoDataContainer) -> TrainingConfig:
+    """The ``TrainingConfig`` the legacy dict describes for ``data``: the canvas margin is
+    PtychoPINN's, ``(get_padded_size() - N) / 2``, or the data's largest offset if larger."""
+    cfg = _params.params()
+    n, g = int(cfg["N"]), int(cfg["gridsize"])
+    largest = float(np.max(np.abs(np.asarray(data.coords_nominal)))) if len(data) else 0.0
+    margin = max((_params.get_padded_size() - n) / 2, math.ceil(largest))
+    mae, nll = float(cfg.get("mae_weight", 0.0)), float(cfg.get("nll_weight", 1.0))
+    return TrainingConfig(
+        model=ModelConfig(N=n, gridsize=g, n_filters_scale=int(cfg["n_filters_scale"]), max_offset=margin),
+        nepochs=int(cfg["nepochs"]),
+        batch_size=int(cfg["batch_size"]),
+        nphotons=data.nphotons,
+        mae_weight=mae,
+        nll_weight=nll,
+        n_groups=max(len(data), 1),
+        neighbor_count=max(int(cfg.get("K", 4)), g * g),
+    )
+
+
+def calculate_intensity_scale(data: PtychoDataContainer) -> float:
+    """``sqrt(nphotons) / (N / 2)``: per pattern, as the model uses it (PtychoPINN's summed the
+    energy over the C channels too, a factor sqrt(C) smaller at gridsize > 1)."""
+    return data.intensity_scale
+
+
+def train(
+    train_data: PtychoDataContainer, intensity_scale: float | None = None, model_instance: Any = None
+) -> tuple[keras.Model, keras.callbacks.History]:
+    """A fresh model trained on ``train_data``: ``(autoencoder, history)``; ``history.history`` holds
+    the loss per epoch. ``intensity_scale``, if given, must be the data's; continuing to train a
+    given ``model_instance`` is not implemented."""
+    if model_instance is not None:
+        raise ValueError(
+            "train: model_instance is not supported; a fresh model is trained (docs/migrating.md)"
+        )
+    if not isinstance(train_data, PtychoDataContainer):
+        raise TypeError(f"train: expected a loader.PtychoDataContainer; received {type(train_data).__name__}")
+    if intensity_scale is not None and not math.isclose(
+        intensity_scale, train_data.intensity_scale, rel_tol=1e-6
+    ):
+        raise ValueError(
+            f"train: intensity_scale={intensity_scale:g} differs from the data's, "
+            f"{train_data.intensity_scale:g} "
+            f"(sqrt(nphotons) / (N/2) at nphotons={train_data.nphotons:g}); each model takes its data's scale"
+        )
+    config = config_from_params(train_data)
+    stack_data = train_data.to_stack()
+    result = _train(stack_data, config)
+    _params.set("intensity_scale", train_data.intensity_scale)
+    model_manager.remember(result.model.autoencoder, config, stack_data.inputs())
+    history = keras.callbacks.History()
+    history.history = dict(result.history)
+    return result.model.autoencoder, history

@@ -1,0 +1,1 @@
+"""A compatibility path: PtychoPINN's ``ptycho.workflows`` package (``components``)."""
