@@ -134,7 +134,7 @@ def test_a_shim_is_a_docstring_and_re_exports(shim):
             f"{shim} line {node.lineno}: not 'from .x import name as name'"
         )
         base = _package_of(shim, PTYCHO[shim]).split(".")
-        target = ".".join(base[: len(base) - (node.level - 1)] + [node.module])
+        target = ".".join([*base[: len(base) - (node.level - 1)], node.module])
         assert target not in SHIMS, f"{shim} re-exports from another shim, {target}"
         defined = _top_level_names(PTYCHO[target])
         for alias in node.names:

@@ -175,12 +175,20 @@ def test_a_model_that_does_not_reproduce_its_saved_check_is_refused(model_dir, t
 
 
 def test_every_config_field_is_a_flag_whose_absence_keeps_the_dataclass_default():
+    """Every field with a help text is a flag; the others are PtychoPINN's names, read by its
+    compatible scripts (ptycho_train), and the nested model and extra dict."""
     parser = train_cli.build_parser()
     args = _flags.parse(parser, ["--train_data_file", "x.npz", "--output_dir", "o"])
     assert _flags.given(args, ModelConfig) == {} and _flags.given(args, TrainingConfig) == {}
     flags = {a.dest for a in parser._actions}
-    fields = {f for cls in (ModelConfig, TrainingConfig) for f in cls.__dataclass_fields__}
-    assert fields - flags == {"model", "extra"}
+    fields = {
+        name: field
+        for cls in (ModelConfig, TrainingConfig)
+        for name, field in cls.__dataclass_fields__.items()
+        if "help" in field.metadata
+    }
+    assert set(fields) - flags == set()
+    assert {"N", "gridsize", "nphotons", "loss", "sequential_sampling"} <= set(fields)
     assert "(default: 0.001)" in parser.format_help()  # learning_rate's default, from the dataclass
 
 

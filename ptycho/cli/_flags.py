@@ -73,8 +73,13 @@ def add_dataclass_flags(
 
 
 def given(args: argparse.Namespace, cls: type) -> dict[str, Any]:
-    """The fields of ``cls`` given as flags (or in the config file)."""
-    return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+    """The fields of ``cls`` given as flags (or in the config file); fields without a help text
+    have no generated flag, whatever a command's own flag of the same name holds."""
+    return {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(cls)
+        if "help" in f.metadata and hasattr(args, f.name)
+    }
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

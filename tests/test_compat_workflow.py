@@ -1,0 +1,287 @@
+"""PtychoPINN's config, loader, diffsim, probe, model bundle, workflow helpers and console scripts on
+this stack: a user's script in PtychoPINN's style runs unmodified, and ``ptycho_train`` then
+``ptycho_inference`` write PtychoPINN's outputs (through subprocesses, as a user runs them).
+
+Expected values come from PtychoPINN's documented behaviour (docs/compat/ptychopinn-api.md) or from
+NumPy written here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ptycho import diffsim, loader, model_manager, params, train_pinn
+from ptycho import probe as legacy_probe
+from ptycho.config import config as cfgmod
+from ptycho.config.config import ModelConfig, TrainingConfig
+from ptycho.physics.scan import SimulationConfig, simulate_scan
+from ptycho.raw_data import RawData
+from ptycho.workflows import components
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(autouse=True)
+def legacy_dict():
+    saved = dict(params.cfg)
+    params.cfg.clear()
+    params.cfg.update(params.DEFAULT_CFG)
+    yield params.cfg
+    params.cfg.clear()
+    params.cfg.update(saved)
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory) -> tuple[Path, Path]:
+    """Two small simulated scans (N=32) in this stack's NPZ form, which PtychoPINN's keys read."""
+    root = tmp_path_factory.mktemp("scans")
+    paths = []
+    for seed in (0, 1):
+        config = SimulationConfig(N=32, object_size=64, n_lines=12, scan_step=4.0, nphotons=1e6, seed=seed)
+        path = root / f"scan{seed}.npz"
+        simulate_scan(config).to_file(path)
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, f"{' '.join(argv)} exited {result.returncode}:\n{result.stderr[-3000:]}"
+    return result
+
+
+# --- config ----------------------------------------------------------------------------------------
+
+
+def test_config_takes_ptychopinn_fields_and_refuses_what_is_not_implemented_by_name():
+    config = TrainingConfig(
+        model=ModelConfig(N=64, gridsize=2, architecture="cnn", object_big=True),
+        train_data_file="train.npz",
+        mae_weight=1.0,
+        nll_weight=0.0,
+        sequential_sampling=True,
+    )
+    assert config.loss == "mae" and config.train_data_file == Path("train.npz") and config.sequential_sampling
+    assert config.model.architecture == "cnn"
+    with pytest.raises(ValueError, match="architecture='fno' is not supported"):
+        ModelConfig(architecture="fno")
+    with pytest.raises(ValueError, match="probe_trainable=True is not supported"):
+        TrainingConfig(probe_trainable=True)
+    with pytest.raises(ValueError, match="one loss at a time"):
+        TrainingConfig(mae_weight=0.5, nll_weight=0.5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert TrainingConfig(n_images=100).n_groups == 100
+    assert any(issubclass(w.category, DeprecationWarning) for w in caught)
+    cfgmod.validate_model_config(ModelConfig(N=64))
+    with pytest.raises(ValueError, match="power of two"):
+        cfgmod.validate_training_config(TrainingConfig(batch_size=12))
+
+
+def test_update_legacy_dict_uses_ptychopinns_names_and_leaves_no_stale_value():
+    cfg = dict(params.DEFAULT_CFG, test_data_file_path="old_test.npz")
+    config = TrainingConfig(
+        model=ModelConfig(N=64, gridsize=1, probe_mask=True), output_dir="out", loss="mae"
+    )
+    cfgmod.update_legacy_dict(cfg, config)
+    assert cfg["N"] == 64 and cfg["gridsize"] == 1 and cfg["probe.mask"] is True and cfg["object.big"] is True
+    assert cfg["output_prefix"] == "out" and cfg["mae_weight"] == 1.0 and cfg["nll_weight"] == 0.0
+    assert cfg["test_data_file_path"] is None  # PtychoPINN skipped None and kept "old_test.npz"
+
+
+def test_yaml_then_flags_a_flag_not_given_never_overrides_the_file(tmp_path):
+    yaml_file = tmp_path / "run.yaml"
+    yaml_file.write_text("nepochs: 7\nbatch_size: 8\nmodel:\n  N: 64\n  gridsize: 2\n")
+    given = argparse.Namespace(batch_size=32)  # as the scripts' parser leaves it: only flags given
+    config = components.setup_configuration(given, yaml_file)
+    assert (config.nepochs, config.batch_size, config.N, config.gridsize) == (7, 32, 64, 2)
+    assert config.neighbor_count == 4  # PtychoPINN's default, not this stack's 7
+    assert params.get("nepochs") == 7  # bridged into the legacy dict
+    yaml_file.write_text("nepochs: 7\nno_such_field: 1\n")
+    with pytest.raises(ValueError, match="no_such_field"):
+        components.setup_configuration(argparse.Namespace(), yaml_file)
+
+
+def test_the_scripts_read_booleans_strictly():
+    from ptycho.compat.scripts import train_parser
+
+    parser = train_parser()
+    assert parser.parse_args(["--probe_mask", "false"]).probe_mask is False  # PtychoPINN: bool("false")
+    assert parser.parse_args(["--sequential_sampling", "1"]).sequential_sampling is True
+    assert parser.parse_args(["--N", "64"]).N == 64  # PtychoPINN refused "64" against int choices
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--probe_mask", "maybe"])
+
+
+# --- probe and diffsim -----------------------------------------------------------------------------
+
+
+def test_default_probe_is_a_blurred_disk_of_radius_about_a_sixth_of_n():
+    probe = legacy_probe.get_default_probe(64, fmt="np")
+    assert probe.shape == (64, 64) and probe.dtype == np.float64
+    tf_probe = legacy_probe.get_default_probe(64)
+    assert tuple(tf_probe.shape) == (64, 64, 1) and tf_probe.dtype.name == "complex64"
+    radius = np.sqrt((probe > 0.5).sum() / np.pi)
+    assert 0.15 * 64 < radius < 0.19 * 64  # threshold 0.5 of two Gaussian windows, std 64 / (0.7 pi^2)
+    assert probe.min() > 0 and probe.max() <= 1 + 1e-9
+    with pytest.raises(ValueError, match="fmt"):
+        legacy_probe.get_default_probe(64, fmt="torch")
+    legacy_probe.set_default_probe()
+    assert tuple(params.get("probe").shape) == (128, 128, 1)
+
+
+def test_scale_nphotons_and_simulated_counts():
+    rng = np.random.default_rng(0)
+    obj = rng.random((6, 8, 8, 4))
+    params.set("nphotons", 1e5)
+    expected = np.sqrt(1e5 / np.mean(np.sum(obj**2, axis=(1, 2))))
+    assert diffsim.scale_nphotons(obj) == pytest.approx(expected)
+    params.set("gridsize", 2)
+    amplitude = rng.random((8, 16, 16, 1)) + 0.5
+    phase = rng.random((8, 16, 16, 1))
+    probe = np.ones((16, 16), np.complex64)
+    X, Y_I, Y_phi, scale = diffsim.illuminate_and_diffract(amplitude, phase, probe, seed=3)
+    assert X.shape == Y_I.shape == Y_phi.shape == (2, 16, 16, 4)
+    counts = np.sum((X * scale) ** 2, axis=(1, 2))  # per pattern: sqrt(counts) / scale was returned
+    assert counts.mean() == pytest.approx(1e5, rel=0.01)
+    np.testing.assert_allclose(Y_I[0, :, :, 1], amplitude[1, :, :, 0], rtol=1e-6)  # |obj * probe|, channel 1
+    with pytest.raises(ValueError, match="whole groups"):
+        diffsim.illuminate_and_diffract(amplitude[:6], phase[:6], probe)
+
+
+# --- loader ----------------------------------------------------------------------------------------
+
+
+def _dset(scans) -> tuple[RawData, dict]:
+    raw = RawData.from_file(scans[0])
+    return raw, raw.generate_grouped_data(32, K=4, nsamples=20, gridsize=2, seed=0)
+
+
+def test_load_gives_the_model_its_offsets_and_splits_every_array(scans):
+    raw, dset = _dset(scans)
+    params.set("nphotons", 1e6)
+    container = loader.load(lambda: dset, raw.probeGuess, None, False)
+    assert len(container) == 20 and tuple(container.X.shape) == (20, 32, 32, 4)
+    np.testing.assert_allclose(
+        np.asarray(container.coords_nominal), -dset["coords_start_relative"], atol=1e-6
+    )
+    assert container.intensity_scale == pytest.approx(np.sqrt(1e6) / 16)
+    np.testing.assert_allclose(np.asarray(container.Y), dset["Y"], atol=1e-6)
+    train = loader.load(lambda: (dset, 0.75), raw.probeGuess, "train", True)
+    test = loader.load(lambda: (dset, 0.75), raw.probeGuess, "test", True)
+    assert len(train) == 15 and len(test) == 5
+    np.testing.assert_array_equal(test.nn_indices, dset["nn_indices"][15:])  # PtychoPINN kept them whole
+    np.testing.assert_array_equal(test.global_offsets, dset["coords_offsets"][15:])
+    (inputs, coords), (centred, amplitude, intensity) = next(iter(container.as_tf_dataset(8, shuffle=False)))
+    assert inputs.shape == (8, 32, 32, 4) and coords.shape == (8, 1, 2, 4) and centred.shape == (8, 32, 32, 1)
+    np.testing.assert_allclose(intensity.numpy(), amplitude.numpy() ** 2, rtol=1e-6)
+
+
+def test_a_container_refuses_arrays_of_different_group_counts(scans):
+    raw, dset = _dset(scans)
+    X = dset["X_full"]
+    coords = -dset["coords_relative"]
+    with pytest.raises(ValueError, match="nn_indices"):
+        loader.PtychoDataContainer(
+            X, np.abs(X), 0 * X, None, None, coords, coords, dset["nn_indices"][:-1],
+            dset["coords_offsets"], coords, raw.probeGuess,
+        )  # fmt: skip
+
+
+# --- the model bundle ------------------------------------------------------------------------------
+
+
+def test_a_trained_model_round_trips_through_wts_h5_zip_with_its_own_scale(scans, tmp_path):
+    raw, dset = _dset(scans)
+    cfgmod.update_legacy_dict(
+        params.cfg,
+        TrainingConfig(
+            model=ModelConfig(N=32, gridsize=2, n_filters_scale=1), nepochs=1, batch_size=16, nphotons=1e6
+        ),
+    )
+    container = loader.load(lambda: dset, raw.probeGuess, None, False)
+    autoencoder, history = train_pinn.train(container)
+    assert len(history.history["loss"]) == 1 and np.isfinite(history.history["loss"]).all()
+    archive = model_manager.save(tmp_path / "out")
+    assert archive == tmp_path / "out" / "wts.h5.zip"
+    with zipfile.ZipFile(archive) as z:
+        assert {"model.keras", "model.json", "check.npz", "params.json"} <= set(z.namelist())
+    params.set("N", 64)  # loading must not restore anything into the legacy dict
+    model, config = components.load_inference_bundle(tmp_path / "out")
+    assert params.get("N") == 64 and config["N"] == 32 and config["gridsize"] == 2
+    assert config["intensity_scale"] == pytest.approx(
+        float(np.exp(autoencoder.get_layer("intensity_scale").log_scale.numpy()))
+    )
+    models = model_manager.load_multiple_models(tmp_path / "out" / "wts.h5")
+    assert set(models) == {"autoencoder", "diffraction_to_obj"}
+    inputs = [np.asarray(container.X)[:3] * container.intensity_scale, np.asarray(container.coords)[:3]]
+    np.testing.assert_allclose(
+        model.predict(inputs, verbose=0), models["diffraction_to_obj"].predict(inputs, verbose=0)
+    )
+
+
+def test_a_ptychopinn_archive_of_pickles_is_refused(tmp_path):
+    (tmp_path / "m").mkdir()
+    with zipfile.ZipFile(tmp_path / "m" / "wts.h5.zip", "w") as z:
+        z.writestr("manifest.dill", b"\x80\x04N.")
+    with pytest.raises(ValueError, match="dill"):
+        components.load_inference_bundle(tmp_path / "m")
+    with pytest.raises(FileNotFoundError, match="wts.h5.zip"):
+        components.load_inference_bundle(tmp_path)
+
+
+# --- end to end, as a user runs it -----------------------------------------------------------------
+
+
+def test_a_user_script_in_ptychopinns_style_runs_unmodified(scans, tmp_path):
+    script = ROOT / "tests" / "data" / "ptychopinn_user_script.py"
+    result = _run(
+        [sys.executable, str(script), str(scans[0]), str(scans[1]), str(tmp_path / "out")], tmp_path
+    )
+    assert "stitched (" in result.stdout and "complex64" in result.stdout
+    for name in ("wts.h5.zip", "reconstructed_amplitude.png", "reconstructed_phase.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 1000, name
+
+
+def test_ptycho_train_then_ptycho_inference_write_ptychopinns_outputs(scans, tmp_path):
+    train, test = (str(s) for s in scans)
+    config = tmp_path / "run.yaml"
+    config.write_text("model:\n  N: 32\n  gridsize: 2\n  n_filters_scale: 1\nbatch_size: 16\nn_groups: 48\n")
+    _run(
+        [str(BIN / "ptycho_train"), "--config", str(config), "--train_data_file", train,
+         "--test_data_file", test, "--output_dir", "out", "--do_stitching", "--nepochs", "1", "--quiet"],
+        tmp_path,
+    )  # fmt: skip
+    for name in ("wts.h5.zip", "reconstructed_amplitude.png", "reconstructed_phase.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 1000, name
+    with zipfile.ZipFile(tmp_path / "out" / "wts.h5.zip") as z:
+        saved = json.loads(z.read("model.json"))["config"]
+    assert saved["nepochs"] == 1 and saved["batch_size"] == 16 and saved["model"]["N"] == 32  # file and flags
+    _run(
+        [str(BIN / "ptycho_inference"), "--model_path", "out", "--test_data", test,
+         "--output_dir", "inference", "--n_images", "30", "--comparison_plot", "--quiet"],
+        tmp_path,
+    )  # fmt: skip
+    for name in ("reconstructed_amplitude.png", "reconstructed_phase.png", "comparison_plot.png"):
+        assert (tmp_path / "inference" / name).stat().st_size > 1000, name
+    failed = subprocess.run(
+        [str(BIN / "ptycho_inference"), "--model_path", "nowhere", "--test_data", test],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert (
+        failed.returncode == 2
+        and "wts.h5.zip" in failed.stderr
+        and not (tmp_path / "inference_outputs").exists()
+    )
