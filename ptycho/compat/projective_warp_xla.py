@@ -54,7 +54,7 @@ def _check_batches(where: str, images: tf.Tensor, other: tf.Tensor, what: str) -
     b, t = images.shape[0], other.shape[0]
     message = (
         f"{where}: {what} has batch {t} but the images have batch {b}; one {what[:-1]} per image is "
-        "required (PtychoPINN cycled them by modulo, pairing images with the wrong rows)"
+        "required (PtychoPINN cycled or repeated them, pairing images with the wrong rows)"
     )
     if b is not None and t is not None:
         if b != t:
