@@ -285,3 +285,49 @@ def test_ptycho_train_then_ptycho_inference_write_ptychopinns_outputs(scans, tmp
         and "wts.h5.zip" in failed.stderr
         and not (tmp_path / "inference_outputs").exists()
     )
+
+
+def test_load_data_subsamples_in_scan_order_with_its_own_seed_and_flips(scans, tmp_path):
+    full = components.load_data(scans[0])
+    n = len(full.xcoords)
+    a = components.load_data(scans[0], n_subsample=10, subsample_seed=4)
+    b = components.load_data(scans[0], n_images=30, n_subsample=10, subsample_seed=4)  # n_subsample wins
+    np.testing.assert_array_equal(a.sample_indices, b.sample_indices)
+    assert len(a.xcoords) == 10 and np.all(np.diff(a.sample_indices) > 0)
+    np.testing.assert_array_equal(a.diff3d, full.diff3d[a.sample_indices])
+    np.testing.assert_array_equal(
+        components.load_data(scans[0], n_images=7, subsample_seed=1).sample_indices.size, 7
+    )
+    flipped = components.load_data(scans[0], flip_x=True, swap_xy=True, coord_scale=2.0)
+    np.testing.assert_allclose(flipped.ycoords, -2.0 * full.xcoords)
+    np.testing.assert_allclose(flipped.xcoords, 2.0 * full.ycoords)
+    with pytest.raises(ValueError, match=f"{n + 1} positions requested"):
+        components.load_data(scans[0], n_subsample=n + 1)
+    with np.load(scans[0]) as f:
+        arrays = dict(f)
+    arrays["diffraction"] = np.transpose(arrays.pop("diff3d"), (1, 2, 0))  # (N, N, n): not guessed
+    np.savez(tmp_path / "transposed.npz", **arrays)
+    with pytest.raises(ValueError, match="transpose it yourself"):
+        components.load_data(tmp_path / "transposed.npz")
+
+
+def test_the_model_factory_takes_ptychopinns_positional_call_and_shapes():
+    from ptycho.model import create_model_with_gridsize
+
+    autoencoder, diffraction_to_obj = create_model_with_gridsize(2, 32, n_filters_scale=1)
+    assert [tuple(t.shape) for t in autoencoder.inputs] == [(None, 32, 32, 4), (None, 1, 2, 4)]
+    assert [tuple(t.shape) for t in autoencoder.outputs] == [
+        (None, 32, 32, 1),
+        (None, 32, 32, 4),
+        (None, 32, 32, 4),
+    ]
+    assert tuple(diffraction_to_obj.outputs[0].shape) == (None, 32, 32, 1)
+    assert params.cfg == params.DEFAULT_CFG  # PtychoPINN's left its kwargs in params.cfg
+
+
+def test_sequential_sampling_seeds_groups_in_scan_order_in_the_stack_too(scans):
+    from ptycho.data.raw import RawData as StackRawData
+
+    raw = StackRawData.from_file(scans[0])
+    grouped = raw.generate_grouped_data(32, K=4, nsamples=12, gridsize=2, sequential=True)
+    np.testing.assert_array_equal(grouped.nn_indices[:, 0], np.arange(12))  # the seed is each group's first
