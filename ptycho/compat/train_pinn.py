@@ -1,8 +1,10 @@
 """PtychoPINN's ``ptycho.train_pinn``: train a model on a container, and its intensity scale.
 
 ``train`` builds the model from the legacy dict's ``N``, ``gridsize``, ``n_filters_scale``,
-``nepochs``, ``batch_size``, ``nphotons`` and loss weights (read here, at the edge), trains it with
-this stack's trainer and returns ``(autoencoder, history)``. Each model has its own intensity scale
+``nepochs``, ``batch_size`` and loss weights (and, when a config was bridged with
+``update_legacy_dict``, its ``learning_rate``, ``seed`` and ``conv_precision``), read here, at the
+edge, with the dose the container carries; trains it with this stack's trainer and returns
+``(autoencoder, history)``. Each model has its own intensity scale
 (PtychoPINN shared one variable among every model in a process).
 """
 
@@ -30,9 +32,17 @@ def config_from_params(data: PtychoDataContainer) -> TrainingConfig:
     margin = max((_params.get_padded_size() - n) / 2, math.ceil(largest))
     mae, nll = float(cfg.get("mae_weight", 0.0)), float(cfg.get("nll_weight", 1.0))
     return TrainingConfig(
-        model=ModelConfig(N=n, gridsize=g, n_filters_scale=int(cfg["n_filters_scale"]), max_offset=margin),
+        model=ModelConfig(
+            N=n,
+            gridsize=g,
+            n_filters_scale=int(cfg["n_filters_scale"]),
+            max_offset=margin,
+            conv_precision=cfg.get("conv_precision", "float32"),
+        ),
         nepochs=int(cfg["nepochs"]),
         batch_size=int(cfg["batch_size"]),
+        learning_rate=float(cfg.get("learning_rate", 1e-3)),
+        seed=int(cfg.get("seed", 0)),
         nphotons=data.nphotons,
         mae_weight=mae,
         nll_weight=nll,

@@ -74,12 +74,10 @@ def load_data(
             f"{name}: the diffraction must be (n, N, N) with n = {len(x)} positions; received shape "
             f"{diffraction.shape} (PtychoPINN transposed (N, N, n) by guessing; transpose it yourself)"
         )
-    for flag, axis in ((flip_x, 0), (flip_y, 1)):
-        if flag:
-            if axis == 0:
-                x, xs = -x, -xs
-            else:
-                y, ys = -y, -ys
+    if flip_x:
+        x, xs = -x, -xs
+    if flip_y:
+        y, ys = -y, -ys
     if swap_xy:
         x, y, xs, ys = y, x, ys, xs
     x, y, xs, ys = (a * coord_scale for a in (x, y, xs, ys))
