@@ -4,6 +4,7 @@
 Nothing inside ``ptycho`` imports this module; new code imports ``ptycho.tensors``.
 """
 
+from .compat.tf_helper import Translation as Translation
 from .compat.tf_helper import _channel_to_flat as _channel_to_flat
 from .compat.tf_helper import _flat_to_channel as _flat_to_channel
 from .compat.tf_helper import _grid_to_channel as _grid_to_channel

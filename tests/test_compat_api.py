@@ -410,3 +410,15 @@ def test_relative_coords_neighbours_and_patches_at_their_own_positions():
         np.testing.assert_allclose(patches[0, :, :, c].real, image[py - 4 : py + 4, px - 4 : px + 4])
     dset = {"diffraction": np.full((2, 8, 8, 1), 3.0, np.float32)}
     np.testing.assert_allclose(rd.normalize_data(dset, 8), 0.5)  # sum X^2 = 64 * 0.25 = (N/2)^2
+
+
+def test_the_translation_layer_moves_by_plus_t_and_a_call_jitter_does_not_stick():
+    layer = hh.Translation()
+    images = delta(1, 9, 4, 4)
+    moved = layer([images, np.array([[2.0, 0.0]], np.float32)]).numpy()
+    assert moved[0, 4, 6, 0] == pytest.approx(1.0, abs=1e-6)
+    noisy = layer([images, np.zeros((1, 2), np.float32), tf.constant(3.0)])  # Keras 3: a tensor
+    assert noisy.shape == images.shape and layer.jitter_stddev == 0.0  # PtychoPINN kept the 3.0
+    again = layer([images, np.zeros((1, 2), np.float32)]).numpy()
+    np.testing.assert_allclose(again, images, atol=1e-6)
+    assert hh.Translation.from_config(hh.Translation(jitter_stddev=0.5).get_config()).jitter_stddev == 0.5

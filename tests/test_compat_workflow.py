@@ -331,3 +331,36 @@ def test_sequential_sampling_seeds_groups_in_scan_order_in_the_stack_too(scans):
     raw = StackRawData.from_file(scans[0])
     grouped = raw.generate_grouped_data(32, K=4, nsamples=12, gridsize=2, sequential=True)
     np.testing.assert_array_equal(grouped.nn_indices[:, 0], np.arange(12))  # the seed is each group's first
+
+
+def test_from_raw_data_without_pc_and_train_eval(scans):
+    raw = RawData.from_file(scans[0])
+    cfgmod.update_legacy_dict(
+        params.cfg,
+        TrainingConfig(
+            model=ModelConfig(N=32, gridsize=2, n_filters_scale=1), nepochs=1, batch_size=8, nphotons=1e6
+        ),
+    )
+    train = loader.PtychoDataContainer.from_raw_data_without_pc(
+        raw.xcoords,
+        raw.ycoords,
+        raw.diff3d,
+        raw.probeGuess,
+        raw.scan_index,
+        raw.objectGuess,
+        K=4,
+        nsamples=16,
+    )
+    test = loader.PtychoDataContainer.from_raw_data_without_pc(
+        raw.xcoords, raw.ycoords, raw.diff3d, raw.probeGuess, raw.scan_index, K=4, nsamples=8
+    )
+    assert len(train) == 16 and tuple(train.X.shape) == (16, 32, 32, 4) and not test.has_truth
+    results = train_pinn.train_eval(loader.PtychoDataset(train, test))
+    assert len(results["history"]["loss"]) == 1
+    assert results["reconstructed_obj"].shape == (8, 32, 32, 1) and results["pred_amp"].shape == (
+        8,
+        32,
+        32,
+        4,
+    )
+    assert results["stitched_obj"].ndim == 3 and results["stitched_obj"].shape[-1] == 1

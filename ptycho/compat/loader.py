@@ -95,6 +95,27 @@ class PtychoDataContainer:
                 f"PtychoDataContainer: nphotons must be > 0 and finite; received {self.nphotons!r}"
             )
 
+    @staticmethod
+    def from_raw_data_without_pc(
+        xcoords: Any,
+        ycoords: Any,
+        diff3d: Any,
+        probeGuess: Any,
+        scan_index: Any,
+        objectGuess: Any = None,
+        N: int | None = None,
+        K: int = 7,
+        nsamples: int = 1,
+    ) -> PtychoDataContainer:
+        """Group a scan without position correction (start positions = positions) and load it:
+        N and gridsize from the legacy dict when not given."""
+        from .raw_data import RawData
+
+        raw = RawData.from_coords_without_pc(xcoords, ycoords, diff3d, probeGuess, scan_index, objectGuess)
+        n = int(_params.get("N")) if N is None else int(N)
+        dset = raw.generate_grouped_data(n, K=K, nsamples=nsamples)
+        return load(lambda: dset, raw.probeGuess, None, False)
+
     def _tensor(self, name: str, make: Callable[[], Any]) -> tf.Tensor:
         if name not in self._tensors:
             self._tensors[name] = tf.convert_to_tensor(make())
@@ -177,6 +198,14 @@ class PtychoDataContainer:
             if value is not None:
                 arrays[name] = value
         save_npz(file_path, **arrays)
+
+
+class PtychoDataset:
+    """A training and a test container."""
+
+    def __init__(self, train_data: PtychoDataContainer, test_data: PtychoDataContainer | None) -> None:
+        self.train_data = train_data
+        self.test_data = test_data
 
 
 def _numpy(value: Any, dtype: type) -> np.ndarray:

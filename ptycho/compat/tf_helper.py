@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -78,6 +79,31 @@ def translate(imgs: Any, offsets: Any, **kwargs: Any) -> tf.Tensor:
             f"translate: unexpected keyword arguments {unknown}; known: {', '.join(_TRANSLATE_KWARGS)}"
         )
     return translate_core(imgs, offsets, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="ptycho_compat")
+class Translation(keras.layers.Layer):
+    """``call([imgs, offsets])`` or ``call([imgs, offsets, jitter_stddev])``: ``translate_core``
+    (bilinear) of each image by its offset plus Gaussian noise of ``jitter_stddev`` pixels. A
+    ``jitter_stddev`` given in the call applies to that call only (PtychoPINN's overwrote the
+    layer's own for every later call)."""
+
+    def __init__(self, jitter_stddev: float = 0.0, use_xla: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.jitter_stddev = float(jitter_stddev)
+        self.use_xla = bool(use_xla)
+
+    def call(self, inputs: Any) -> tf.Tensor:
+        if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3):
+            raise ValueError("Translation: call with [imgs, offsets] or [imgs, offsets, jitter_stddev]")
+        imgs, offsets = inputs[0], _real_translations(inputs[1])
+        jitter = inputs[2] if len(inputs) == 3 else self.jitter_stddev
+        if not (isinstance(jitter, (int, float)) and jitter == 0):
+            offsets = offsets + tf.random.normal(tf.shape(offsets), stddev=tf.cast(jitter, offsets.dtype))
+        return translate_core(imgs, offsets, use_xla_workaround=self.use_xla)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "jitter_stddev": self.jitter_stddev, "use_xla": self.use_xla}
 
 
 # --- complex helpers and simple layers --------------------------------------------------------------

@@ -20,7 +20,7 @@ from .. import params as _params
 from ..config.config import ModelConfig, TrainingConfig
 from ..training import train as _train
 from . import model_manager
-from .loader import PtychoDataContainer
+from .loader import PtychoDataContainer, PtychoDataset
 
 
 def config_from_params(data: PtychoDataContainer) -> TrainingConfig:
@@ -85,3 +85,27 @@ def train(
     history = keras.callbacks.History()
     history.history = dict(result.history)
     return result.model.autoencoder, history
+
+
+def train_eval(ptycho_dataset: PtychoDataset) -> dict[str, Any]:
+    """Train on ``ptycho_dataset.train_data``; with test data, also its predictions:
+    ``{"history", "model_instance"}`` and ``reconstructed_obj`` (the object patches),
+    ``pred_amp`` (the predicted diffraction amplitudes), ``reconstructed_obj_cdi`` (the same
+    patches) and ``stitched_obj`` (``reassemble_position`` of them, ``M = 20``)."""
+    from .tf_helper import reassemble_position
+
+    model, history = train(ptycho_dataset.train_data)
+    results: dict[str, Any] = {"history": history.history, "model_instance": model}
+    test = ptycho_dataset.test_data
+    if test is not None:
+        inputs = [np.asarray(test.X) * test.intensity_scale, np.asarray(test.coords_nominal)]
+        obj, amplitude, _ = model.predict(inputs, verbose=0)
+        results.update(
+            reconstructed_obj=obj,
+            pred_amp=amplitude,
+            reconstructed_obj_cdi=obj,
+            stitched_obj=reassemble_position(
+                obj, test.global_offsets, M=min(20, obj.shape[1] // 2 * 2)
+            ).numpy(),
+        )
+    return results
