@@ -364,3 +364,14 @@ def test_from_raw_data_without_pc_and_train_eval(scans):
         4,
     )
     assert results["stitched_obj"].ndim == 3 and results["stitched_obj"].shape[-1] == 1
+
+
+def test_ptychopinns_loss_weights_and_n_images_are_mapped_once():
+    from dataclasses import replace
+
+    config = TrainingConfig(mae_weight=1.0, nll_weight=0.0, n_images=64)
+    assert config.loss == "mae" and config.n_groups == 64
+    again = replace(config, loss="nll", n_groups=32)  # not undone by the weights given before
+    assert again.loss == "nll" and again.n_groups == 32
+    with pytest.raises(ValueError, match="disagrees"):
+        TrainingConfig(loss="mae", mae_weight=0.0, nll_weight=1.0)

@@ -267,6 +267,7 @@ class TrainingConfig:
                 "TrainingConfig: n_images is deprecated; use n_groups", DeprecationWarning, stacklevel=3
             )
             object.__setattr__(self, "n_groups", self.n_images)
+            object.__setattr__(self, "n_images", None)  # mapped once: replace(config, n_groups=...) holds
         if self.mae_weight is not None or self.nll_weight is not None:
             mae = 0.0 if self.mae_weight is None else self.mae_weight
             nll = 1.0 if self.nll_weight is None else self.nll_weight  # PtychoPINN's defaults
@@ -276,7 +277,16 @@ class TrainingConfig:
                 "or nll_weight > 0 with mae_weight = 0 (Poisson NLL); a mixture is not implemented; "
                 f"received: mae_weight={self.mae_weight!r}, nll_weight={self.nll_weight!r}",
             )
-            object.__setattr__(self, "loss", "mae" if mae > 0 else "nll")
+            implied = "mae" if mae > 0 else "nll"
+            _require(
+                self.loss == "nll" or self.loss == implied,
+                f"TrainingConfig: loss={self.loss!r} disagrees with mae_weight={self.mae_weight!r}, "
+                f"nll_weight={self.nll_weight!r} (they select {implied!r})",
+            )
+            # mapped once into loss, so that replace(config, loss=...) is not undone by stale weights
+            object.__setattr__(self, "loss", implied)
+            object.__setattr__(self, "mae_weight", None)
+            object.__setattr__(self, "nll_weight", None)
         _only_value(self, "TrainingConfig", _TRAINING_ONLY)
         for name in ("n_subsample", "neighbor_pool_size"):
             value = getattr(self, name)
