@@ -375,3 +375,20 @@ def test_ptychopinns_loss_weights_and_n_images_are_mapped_once():
     assert again.loss == "nll" and again.n_groups == 32
     with pytest.raises(ValueError, match="disagrees"):
         TrainingConfig(loss="mae", mae_weight=0.0, nll_weight=1.0)
+
+
+def test_create_compiled_model_called_as_ptychopinns_trains_on_as_tf_dataset(scans):
+    from ptycho import model as legacy_model
+
+    raw, dset = _dset(scans)
+    cfgmod.update_legacy_dict(
+        params.cfg, TrainingConfig(model=ModelConfig(N=32, gridsize=2, n_filters_scale=1), nphotons=1e6)
+    )
+    container = loader.load(lambda: dset, raw.probeGuess, None, False)
+    autoencoder, diffraction_to_obj = legacy_model.create_compiled_model()  # two models, as PtychoPINN's
+    history = autoencoder.fit(container.as_tf_dataset(8, seed=0), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert tuple(diffraction_to_obj.outputs[0].shape) == (None, 32, 32, 1)
+    assert params.cfg.get("intensity_scale") is None  # nothing written back to the legacy dict
+    stack = legacy_model.create_compiled_model(TrainingConfig(model=ModelConfig(N=32, gridsize=2)))
+    assert len(stack) == 3  # this stack's call: (autoencoder, diffraction_to_obj, trainer)
