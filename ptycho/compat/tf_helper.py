@@ -330,8 +330,15 @@ def _reassemble_position_batched(
         raise ValueError(
             f"_reassemble_position_batched: batch_size must be an int >= 1; received {batch_size!r}"
         )
+    imgs = tf.convert_to_tensor(imgs)
+    if N is not None and imgs.shape[1] is not None and imgs.shape[1] != N:
+        raise ValueError(f"_reassemble_position_batched: N={N} but the patches are {imgs.shape[1]} wide")
+    if gridsize is not None and imgs.shape[3] is not None and gridsize**2 != imgs.shape[3]:
+        raise ValueError(
+            f"_reassemble_position_batched: gridsize={gridsize} but the patches have C={imgs.shape[3]}"
+        )
     out = _reassemble_patches_position_real(
-        imgs, offsets_xy, agg=agg, padded_size=padded_size, average=average
+        imgs, offsets_xy, agg=agg, padded_size=padded_size, average=average, **kwargs
     )
     tf.debugging.assert_equal(
         tf.shape(out)[0], tf.shape(tf.convert_to_tensor(imgs))[0], message="reassembly changed the batch"
