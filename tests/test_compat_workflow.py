@@ -1,6 +1,5 @@
-"""PtychoPINN's config, loader, diffsim, probe, model bundle, workflow helpers and console scripts on
-this stack: a user's script in PtychoPINN's style runs unmodified, and ``ptycho_train`` then
-``ptycho_inference`` write PtychoPINN's outputs (through subprocesses, as a user runs them).
+"""PtychoPINN's config, loader, diffsim, probe, model bundle and workflow helpers on this stack, in
+process (tests/test_compat_scripts.py runs its scripts as a user does).
 
 Expected values come from PtychoPINN's documented behaviour (docs/compat/ptychopinn-api.md) or from
 NumPy written here.
@@ -9,10 +8,6 @@ NumPy written here.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -27,9 +22,6 @@ from ptycho.config.config import ModelConfig, TrainingConfig
 from ptycho.physics.scan import SimulationConfig, simulate_scan
 from ptycho.raw_data import RawData
 from ptycho.workflows import components
-
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(autouse=True)
@@ -53,13 +45,6 @@ def scans(tmp_path_factory) -> tuple[Path, Path]:
         simulate_scan(config).to_file(path)
         paths.append(path)
     return paths[0], paths[1]
-
-
-def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, f"{' '.join(argv)} exited {result.returncode}:\n{result.stderr[-3000:]}"
-    return result
 
 
 # --- config ----------------------------------------------------------------------------------------
@@ -240,51 +225,6 @@ def test_a_ptychopinn_archive_of_pickles_is_refused(tmp_path):
         components.load_inference_bundle(tmp_path / "m")
     with pytest.raises(FileNotFoundError, match="wts.h5.zip"):
         components.load_inference_bundle(tmp_path)
-
-
-# --- end to end, as a user runs it -----------------------------------------------------------------
-
-
-def test_a_user_script_in_ptychopinns_style_runs_unmodified(scans, tmp_path):
-    script = ROOT / "tests" / "data" / "ptychopinn_user_script.py"
-    result = _run(
-        [sys.executable, str(script), str(scans[0]), str(scans[1]), str(tmp_path / "out")], tmp_path
-    )
-    assert "stitched (" in result.stdout and "complex64" in result.stdout
-    for name in ("wts.h5.zip", "reconstructed_amplitude.png", "reconstructed_phase.png"):
-        assert (tmp_path / "out" / name).stat().st_size > 1000, name
-
-
-def test_ptycho_train_then_ptycho_inference_write_ptychopinns_outputs(scans, tmp_path):
-    train, test = (str(s) for s in scans)
-    config = tmp_path / "run.yaml"
-    config.write_text("model:\n  N: 32\n  gridsize: 2\n  n_filters_scale: 1\nbatch_size: 16\nn_groups: 48\n")
-    _run(
-        [str(BIN / "ptycho_train"), "--config", str(config), "--train_data_file", train,
-         "--test_data_file", test, "--output_dir", "out", "--do_stitching", "--nepochs", "1", "--quiet"],
-        tmp_path,
-    )  # fmt: skip
-    for name in ("wts.h5.zip", "reconstructed_amplitude.png", "reconstructed_phase.png"):
-        assert (tmp_path / "out" / name).stat().st_size > 1000, name
-    with zipfile.ZipFile(tmp_path / "out" / "wts.h5.zip") as z:
-        saved = json.loads(z.read("model.json"))["config"]
-    assert saved["nepochs"] == 1 and saved["batch_size"] == 16 and saved["model"]["N"] == 32  # file and flags
-    _run(
-        [str(BIN / "ptycho_inference"), "--model_path", "out", "--test_data", test,
-         "--output_dir", "inference", "--n_images", "30", "--comparison_plot", "--quiet"],
-        tmp_path,
-    )  # fmt: skip
-    for name in ("reconstructed_amplitude.png", "reconstructed_phase.png", "comparison_plot.png"):
-        assert (tmp_path / "inference" / name).stat().st_size > 1000, name
-    failed = subprocess.run(
-        [str(BIN / "ptycho_inference"), "--model_path", "nowhere", "--test_data", test],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert (
-        failed.returncode == 2
-        and "wts.h5.zip" in failed.stderr
-        and not (tmp_path / "inference_outputs").exists()
-    )
 
 
 def test_load_data_subsamples_in_scan_order_with_its_own_seed_and_flips(scans, tmp_path):
