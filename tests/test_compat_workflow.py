@@ -19,9 +19,10 @@ from ptycho import diffsim, loader, model_manager, params, train_pinn
 from ptycho import probe as legacy_probe
 from ptycho.config import config as cfgmod
 from ptycho.config.config import ModelConfig, TrainingConfig
-from ptycho.physics.scan import SimulationConfig, simulate_scan
 from ptycho.raw_data import RawData
 from ptycho.workflows import components
+
+from .compat_data import scans as scans
 
 
 @pytest.fixture(autouse=True)
@@ -32,19 +33,6 @@ def legacy_dict():
     yield params.cfg
     params.cfg.clear()
     params.cfg.update(saved)
-
-
-@pytest.fixture(scope="module")
-def scans(tmp_path_factory) -> tuple[Path, Path]:
-    """Two small simulated scans (N=32) in this stack's NPZ form, which PtychoPINN's keys read."""
-    root = tmp_path_factory.mktemp("scans")
-    paths = []
-    for seed in (0, 1):
-        config = SimulationConfig(N=32, object_size=64, n_lines=12, scan_step=4.0, nphotons=1e6, seed=seed)
-        path = root / f"scan{seed}.npz"
-        simulate_scan(config).to_file(path)
-        paths.append(path)
-    return paths[0], paths[1]
 
 
 # --- config ----------------------------------------------------------------------------------------

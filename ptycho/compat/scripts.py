@@ -20,7 +20,6 @@ import dataclasses
 import logging
 import os
 import sys
-import types
 import typing
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,9 +44,9 @@ def strict_bool(text: str) -> bool:
 
 
 def _flag_type(annotation: Any) -> Any:
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
-    base = args[0] if union and len(args) == 1 else annotation
+    from ..cli._flags import _unwrap_optional
+
+    base, _ = _unwrap_optional(annotation)
     if base is bool:
         return strict_bool
     if base in (int, float, str):
