@@ -39,18 +39,26 @@ def _filters(N: int, scale: int) -> tuple[list[int], list[int]]:
 _CONV_POLICY = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 
 
+def _relu_conv(filters: int, policy: str) -> Any:
+    # He initialisation, not Keras' default Glorot: the stack is ReLU convolutions only (no skips,
+    # no normalisation), and with Glorot the forward signal fades with width and depth. Measured on
+    # the untrained full preset (N=64, 2x filters): the object's spread across groups was 0.0006
+    # (an output that ignores its input, and a network that never left it), 0.108 with He.
+    return L.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer="he_normal", dtype=policy)
+
+
 def _encoder(x: Any, filters: list[int], policy: str) -> Any:
     for f in filters:
-        x = L.Conv2D(f, 3, padding="same", activation="relu", dtype=policy)(x)
-        x = L.Conv2D(f, 3, padding="same", activation="relu", dtype=policy)(x)
+        x = _relu_conv(f, policy)(x)
+        x = _relu_conv(f, policy)(x)
         x = L.MaxPooling2D(2, dtype=policy)(x)
     return x
 
 
 def _decoder(x: Any, filters: list[int], channels: int, activation: str, name: str, policy: str) -> Any:
     for f in filters:
-        x = L.Conv2D(f, 3, padding="same", activation="relu", dtype=policy)(x)
-        x = L.Conv2D(f, 3, padding="same", activation="relu", dtype=policy)(x)
+        x = _relu_conv(f, policy)(x)
+        x = _relu_conv(f, policy)(x)
         x = keras.layers.UpSampling2D(2, interpolation="nearest", dtype=policy)(x)
     x = L.Conv2D(channels, 3, padding="same", activation=activation, name=f"{name}_head")(x)
     return x
