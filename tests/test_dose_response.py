@@ -424,3 +424,57 @@ def test_the_study_trains_its_arms_under_the_strategy_it_is_given(tmp_path, monk
     with pytest.raises(KeyboardInterrupt):
         cli.main(argv)
     assert isinstance(given[0], tf.distribute.MirroredStrategy) and given[1] is None
+
+
+@pytest.mark.slow
+def test_an_interrupted_sweep_resumes_from_its_checkpoint_and_ends_as_an_uninterrupted_one(
+    smoke, tmp_path, monkeypatch, capsys
+):
+    """Ctrl-C in the second arm: no results, the first arm in the checkpoint. The rerun trains only
+    the second arm, and its entries equal the smoke run's (never interrupted; arms share nothing, as
+    the test above shows). Other settings are refused before anything is written."""
+    from ptycho.studies.dose_response import cli
+    from ptycho.studies.dose_response import run as study_run
+
+    result, out = smoke
+    assert result.returncode == 0, result.stderr[-3000:]
+    settings = ["--preset", "smoke", "--arms", "1e9_mae,1e4_mae", "--seeds", "1"]
+    checkpoint, resumed_dir = tmp_path / "checkpoint", tmp_path / "resumed"
+    resume = [*settings, "--output-dir", str(resumed_dir), "--checkpoint-dir", str(checkpoint)]
+    real_run_arm, trained, interrupt = study_run.run_arm, [], [True]
+
+    def counted(setup, arm, *args, **kwargs):
+        trained.append(arm.name)
+        if interrupt[0] and len(trained) == 2:
+            raise KeyboardInterrupt
+        return real_run_arm(setup, arm, *args, **kwargs)
+
+    monkeypatch.setattr(study_run, "run_arm", counted)
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(resume)
+    assert not resumed_dir.exists()
+    kept = sorted(p.name for p in checkpoint.iterdir())
+    assert kept == ["1e9_mae_seed0.json", "1e9_mae_seed0.npz", "run.json"]
+
+    interrupt[0], trained[:] = False, []
+    assert cli.main(resume) == 0
+    assert trained == ["1e4_mae"]
+    assert "1e9_mae_seed0: taken from the checkpoint" in (resumed_dir / "run.log").read_text()
+
+    resumed = json.loads((resumed_dir / "metrics.json").read_text())
+    whole = json.loads((out / "metrics.json").read_text())
+    assert list(resumed) == ["1e9_mae_seed0", "1e4_mae_seed0", "1e9_epie_seed0", "1e4_epie_seed0"]
+    for key in resumed:
+        for metric in METRICS:
+            assert resumed[key][metric] == pytest.approx(whole[key][metric], rel=1e-6, abs=1e-9), key
+    with np.load(resumed_dir / "reconstructions.npz") as a, np.load(out / "reconstructions.npz") as b:
+        for key in a.files:
+            np.testing.assert_allclose(a[key], b[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+    capsys.readouterr()
+    other = [*settings, "--nepochs", "2", "--output-dir", str(tmp_path / "other")]
+    with pytest.raises(SystemExit) as refused:
+        cli.main([*other, "--checkpoint-dir", str(checkpoint)])
+    err = capsys.readouterr().err
+    assert refused.value.code == 2 and "another run configuration" in err and "nepochs: was 4, now 2" in err
+    assert not (tmp_path / "other").exists()

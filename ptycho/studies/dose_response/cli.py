@@ -11,7 +11,7 @@ import argparse
 import logging
 import math
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from .presets import LOSSES, PRESETS, Arm, arms_of
@@ -125,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the network's convolutions in float32 or bfloat16 (default: the preset's; README: Speed)",
     )
     parser.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        default=None,
+        help="keep each finished arm seed and baseline run here as it finishes, and take the ones a "
+        "previous run with the same settings left there: an interrupted sweep resumes (default: none)",
+    )
+    parser.add_argument(
         "--strategy",
         choices=("none", "mirrored"),
         default="none",
@@ -165,16 +172,34 @@ def main(argv: list[str] | None = None) -> int:
     from contracts import get_mode
 
     from ...files import check_output_dir, output_dir
+    from .checkpoint import Checkpoint
 
     try:  # every input checked before anything is written
         get_mode()
         check_output_dir(args.output_dir, args.overwrite)
+        if args.checkpoint_dir is not None:
+            args.checkpoint_dir = Checkpoint(args.checkpoint_dir, _run_settings(args))
     except ValueError as exc:
         parser.error(str(exc))
     # Results are written into a fresh directory that becomes --output-dir only when the study
     # ends: an error or Ctrl-C leaves the old results whole and no partial new ones beside them.
     with output_dir(args.output_dir, args.overwrite) as work:
         return _run(args, work)
+
+
+# What an entry does not depend on: which doses and seeds are run and the baseline's engine (each
+# entry's key names its own), the preset's name and its measured time.
+_NOT_SETTINGS = ("name", "expected", "doses", "seeds", "baseline")
+
+
+def _run_settings(args: argparse.Namespace) -> dict[str, object]:
+    """Everything an entry's result depends on, for ``--checkpoint-dir``."""
+    preset = asdict(args.preset)
+    if args.nepochs is not None:
+        preset["nepochs"] = args.nepochs
+    for key in _NOT_SETTINGS:
+        preset.pop(key)
+    return {"preset": preset, "phase": args.phase, "strategy": args.strategy}
 
 
 def _run(args: argparse.Namespace, out: Path) -> int:
@@ -200,7 +225,9 @@ def _study(args: argparse.Namespace, out: Path) -> int:
         lambda record: "triggered tf.function retracing" not in record.getMessage()
     )
     strategy = None if args.strategy == "none" else args.strategy
-    results, baselines = run_study(args.preset, out, args.arms, args.nepochs, args.phase, strategy)
+    results, baselines = run_study(
+        args.preset, out, args.arms, args.nepochs, args.phase, strategy, args.checkpoint_dir
+    )
     failed = [(r.key, r.problems) for r in results if r.problems]
     failed += [(b.key, b.problems) for b in baselines if b.problems]
     for key, problems in failed:

@@ -18,6 +18,7 @@ from .presets import Arm, Preset, arms_of, dose_name
 
 if TYPE_CHECKING:
     from ...data.raw import RawData
+    from .checkpoint import Checkpoint
 
 log = logging.getLogger(__package__)  # one logger for the study: run.log names it once
 
@@ -361,10 +362,12 @@ def run_study(
     nepochs: int | None = None,
     phase: bool = False,
     strategy: str | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> tuple[list[ArmResult], list[BaselineResult]]:
     """Every arm (default: the preset's doses x both losses) for each of the preset's seeds, then the
     preset's baseline on each dose's data; writes everything into ``out``. ``strategy``: None or
-    "mirrored" (every local GPU, or every logical CPU device), for the network's training."""
+    "mirrored" (every local GPU, or every logical CPU device), for the network's training.
+    ``checkpoint``: entries found there are taken as they are, and each one run is saved there."""
     from ptycho.distributed.strategy import resolve_strategy
 
     resolved = resolve_strategy(strategy)
@@ -387,10 +390,35 @@ def run_study(
         preset.seeds,
         f", baseline {preset.baseline}" if preset.baseline else "",
     )
-    results = [run_arm(setup, arm, nepochs, seed, resolved) for seed in range(preset.seeds) for arm in arms]
+    if checkpoint is not None:
+        checkpoint.open()
+        log.info("checkpoint %s: %d finished entries", checkpoint.path, len(checkpoint.keys()))
+
+    def arm_result(arm: Arm, seed: int) -> ArmResult:
+        kept = checkpoint.arm(arm, seed) if checkpoint is not None else None
+        if kept is not None:
+            log.info("%s: taken from the checkpoint", kept.key)
+            return kept
+        result = run_arm(setup, arm, nepochs, seed, resolved)
+        if checkpoint is not None:
+            checkpoint.save(result)
+        return result
+
+    def baseline_result(dose: float, seed: int) -> BaselineResult:
+        assert preset.baseline is not None
+        kept = checkpoint.baseline(preset.baseline, dose, seed) if checkpoint is not None else None
+        if kept is not None:
+            log.info("%s: taken from the checkpoint", kept.key)
+            return kept
+        result = run_baseline(setup, dose, seed)
+        if checkpoint is not None:
+            checkpoint.save(result)
+        return result
+
+    results = [arm_result(arm, seed) for seed in range(preset.seeds) for arm in arms]
     doses = list(dict.fromkeys(arm.nphotons for arm in arms))
     baselines = (
-        [run_baseline(setup, dose, seed) for seed in range(preset.seeds) for dose in doses]
+        [baseline_result(dose, seed) for seed in range(preset.seeds) for dose in doses]
         if preset.baseline
         else []
     )

@@ -1,0 +1,114 @@
+"""A study's finished entries kept on disk as they finish, so that a long sweep can be resumed.
+
+``--checkpoint-dir DIR``: every arm seed and baseline run, once finished, is saved in ``DIR`` as
+``<key>.npz`` (its stitched reconstruction) and ``<key>.json`` (everything else; written last, so an
+entry without its JSON does not exist). A later run with the same ``DIR`` and the same run
+configuration (``DIR/run.json``: the preset with its overrides, the object's phase, the strategy)
+takes those entries as they are and runs only the others. A different configuration is refused,
+naming the fields that differ, before anything is run. Entries are not re-validated against the
+code: after changing the code, start a new directory.
+
+The results themselves still go to ``--output-dir`` only when the study ends; ``DIR`` is the
+caller's, and is never removed by the study.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...files import DataFileError, read_npz, save_json, save_npz
+from .presets import Arm
+from .run import ArmResult, BaselineResult
+
+RUN_FILE = "run.json"
+
+
+class Checkpoint:
+    """The finished entries of one run configuration in ``path``."""
+
+    def __init__(self, path: str | Path, run: dict[str, Any]) -> None:
+        self.path = Path(path)
+        self.run = json.loads(json.dumps(run))  # as it reads back from the file
+        if self.path.exists() and not self.path.is_dir():
+            raise ValueError(f"checkpoint directory {str(self.path)!r} is a file; expected a directory")
+        if not self.path.parent.resolve().is_dir():
+            raise ValueError(
+                f"checkpoint directory {str(self.path)!r}: "
+                f"its parent {str(self.path.parent)!r} does not exist"
+            )
+        saved = self.path / RUN_FILE
+        if saved.exists():
+            before = json.loads(saved.read_text())
+            differ = _differences(before, self.run)
+            if differ:
+                raise ValueError(
+                    f"checkpoint directory {str(self.path)!r} holds entries of another run configuration "
+                    f"({'; '.join(differ)}); use a new directory, or the same settings"
+                )
+        elif self.path.is_dir() and any(self.path.iterdir()):
+            held = ", ".join(sorted(p.name for p in self.path.iterdir())[:5])
+            raise ValueError(
+                f"checkpoint directory {str(self.path)!r} holds files but no {RUN_FILE} (holds {held}); "
+                "expected a new or empty directory, or one a study wrote"
+            )
+
+    def open(self) -> None:
+        """Create the directory and record the configuration (after every input has been checked)."""
+        self.path.mkdir(exist_ok=True)
+        if not (self.path / RUN_FILE).exists():
+            save_json(self.path / RUN_FILE, self.run)
+
+    def keys(self) -> list[str]:
+        return sorted(p.stem for p in self.path.glob("*.json") if p.name != RUN_FILE)
+
+    def save(self, result: ArmResult | BaselineResult) -> None:
+        entry = {f.name: getattr(result, f.name) for f in fields(result) if f.name != "reconstruction"}
+        if isinstance(result, ArmResult):
+            entry["arm"] = asdict(result.arm)
+        save_npz(self.path / f"{result.key}.npz", reconstruction=result.reconstruction)
+        save_json(self.path / f"{result.key}.json", entry)  # last: the entry exists from here on
+
+    def arm(self, arm: Arm, seed: int) -> ArmResult | None:
+        entry = self._load(f"{arm.name}_seed{seed}")
+        if entry is None:
+            return None
+        values, reconstruction = entry
+        values["arm"] = Arm(**values["arm"])
+        return ArmResult(reconstruction=reconstruction, **values)
+
+    def baseline(self, engine: str, nphotons: float, seed: int) -> BaselineResult | None:
+        probe = BaselineResult(engine, nphotons, seed, np.zeros(0), {}, {}, 0, 0.0)
+        entry = self._load(probe.key)
+        if entry is None:
+            return None
+        values, reconstruction = entry
+        return BaselineResult(reconstruction=reconstruction, **values)
+
+    def _load(self, key: str) -> tuple[dict[str, Any], np.ndarray] | None:
+        meta = self.path / f"{key}.json"
+        if not meta.exists():
+            return None
+        try:
+            values = json.loads(meta.read_text())
+            reconstruction = read_npz(self.path / f"{key}.npz", ("reconstruction",))["reconstruction"]
+        except (ValueError, DataFileError) as exc:
+            raise ValueError(f"checkpoint entry {key} in {str(self.path)!r} is unreadable: {exc}") from exc
+        return values, reconstruction
+
+
+def _differences(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
+    """``field: was X, now Y`` for every field (nested by dots) that differs."""
+    out = []
+    for key in sorted(set(before) | set(now)):
+        a, b = before.get(key), now.get(key)
+        name = f"{prefix}{key}"
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{name}.")
+        elif a != b:
+            out.append(f"{name}: was {a!r}, now {b!r}")
+    return out
