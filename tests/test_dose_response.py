@@ -252,11 +252,18 @@ def test_a_bogus_contract_mode_is_refused_before_anything_is_written(tmp_path):
         (["--doses", "1e4,1e4"], "dose '1e4' is given twice"),
         (["--seeds", "0"], "must be >= 1; received: 0"),
         (["--baseline", "SIRT"], "invalid choice: 'SIRT'"),
+        (["--checkpoint-dir", "{tmp}/a_file"], "is a file; expected a directory"),
+        (["--checkpoint-dir", "{tmp}/missing/checkpoint"], "does not exist"),
+        (["--checkpoint-dir", "{tmp}/notes"], "holds files but no run.json (holds notes.txt)"),
     ],
 )
 def test_bad_study_arguments_are_usage_errors(args, message, tmp_path, capsys):
     from ptycho.studies.dose_response import cli
 
+    (tmp_path / "a_file").write_text("")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "notes.txt").write_text("")
+    args = [arg.format(tmp=tmp_path) for arg in args]
     with pytest.raises(SystemExit) as exited:
         cli.main([*args, "--output-dir", str(tmp_path / "out")])
     assert exited.value.code == 2
