@@ -255,6 +255,9 @@ def test_a_bogus_contract_mode_is_refused_before_anything_is_written(tmp_path):
         (["--checkpoint-dir", "{tmp}/a_file"], "is a file; expected a directory"),
         (["--checkpoint-dir", "{tmp}/missing/checkpoint"], "does not exist"),
         (["--checkpoint-dir", "{tmp}/notes"], "holds files but no run.json (holds notes.txt)"),
+        (["--checkpoint-dir", "{tmp}/out/checkpoint"], "overlaps --output-dir"),
+        (["--checkpoint-dir", "{tmp}/out"], "overlaps --output-dir"),
+        (["--checkpoint-dir", "{tmp}/bad_settings"], "run.json' are unreadable"),
     ],
 )
 def test_bad_study_arguments_are_usage_errors(args, message, tmp_path, capsys):
@@ -263,6 +266,8 @@ def test_bad_study_arguments_are_usage_errors(args, message, tmp_path, capsys):
     (tmp_path / "a_file").write_text("")
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "notes.txt").write_text("")
+    (tmp_path / "bad_settings").mkdir()
+    (tmp_path / "bad_settings" / "run.json").write_text('{"preset": ')
     args = [arg.format(tmp=tmp_path) for arg in args]
     with pytest.raises(SystemExit) as exited:
         cli.main([*args, "--output-dir", str(tmp_path / "out")])
@@ -471,6 +476,26 @@ def test_an_interrupted_sweep_resumes_from_its_checkpoint_and_ends_as_an_uninter
     resumed = json.loads((resumed_dir / "metrics.json").read_text())
     whole = json.loads((out / "metrics.json").read_text())
     assert list(resumed) == ["1e9_mae_seed0", "1e4_mae_seed0", "1e9_epie_seed0", "1e4_epie_seed0"]
+    assert len(list(checkpoint.glob("*.json"))) == 5  # run.json and every entry
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a finished entry was run again")
+
+    monkeypatch.setattr(study_run, "run_arm", refused)
+    monkeypatch.setattr(study_run, "run_baseline", refused)
+    again = tmp_path / "again"
+    assert cli.main([*settings, "--output-dir", str(again), "--checkpoint-dir", str(checkpoint)]) == 0
+    for name in (
+        "metrics.json",
+        "summary.json",
+        "histories/1e9_mae_seed0.json",
+        "histories/1e4_mae_seed0.json",
+    ):
+        assert json.loads((again / name).read_text()) == json.loads((resumed_dir / name).read_text()), name
+    with np.load(again / "reconstructions.npz") as a, np.load(resumed_dir / "reconstructions.npz") as b:
+        assert a.files == b.files
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
     for key in resumed:
         for metric in METRICS:
             assert resumed[key][metric] == pytest.approx(whole[key][metric], rel=1e-6, abs=1e-9), key
@@ -485,3 +510,91 @@ def test_an_interrupted_sweep_resumes_from_its_checkpoint_and_ends_as_an_uninter
     err = capsys.readouterr().err
     assert refused.value.code == 2 and "another run configuration" in err and "nepochs: was 4, now 2" in err
     assert not (tmp_path / "other").exists()
+
+
+class TestCheckpoint:
+    """The entries' round trip and what a checkpoint refuses, on results made here (no training)."""
+
+    @staticmethod
+    def arm_result(nphotons: float = 1e4, seed: int = 1):
+        from ptycho.studies.dose_response import Arm, ArmResult
+
+        rng = np.random.default_rng(seed)
+        reconstruction = (rng.random((6, 5)) + 1j * rng.random((6, 5))).astype(np.complex64)
+        return ArmResult(
+            Arm(nphotons, "nll"),
+            reconstruction,
+            {"amplitude_ssim": 0.5, "frc_resolution": float("nan")},
+            {"amplitude_ssim": 0.01},
+            {"loss": [3.0, 2.0], "learning_rate": [1e-3, 5e-4]},
+            12.5,
+            "xla",
+            ["no better than the untrained model"],
+            seed=seed,
+            train_seconds=10.0,
+            inference_seconds=0.5,
+        )
+
+    @staticmethod
+    def checkpoint(path, settings=None):
+        from ptycho.studies.dose_response.checkpoint import Checkpoint
+
+        made = Checkpoint(path, settings or {"preset": {"N": 16}, "phase": False})
+        made.open()
+        return made
+
+    def test_entries_come_back_as_they_were_saved(self, tmp_path):
+        from dataclasses import fields
+
+        from ptycho.studies.dose_response import Arm, BaselineResult
+
+        store = self.checkpoint(tmp_path / "c")
+        arm = self.arm_result()
+        baseline = BaselineResult("ePIE", 1e4, 1, arm.reconstruction * 2, {"a": 1.0}, {"a": 2.0}, 20, 3.5, [])
+        store.save(arm)
+        store.save(baseline)
+        again = self.checkpoint(tmp_path / "c")
+        for saved, loaded in (
+            (arm, again.arm(Arm(1e4, "nll"), 1)),
+            (baseline, again.baseline("ePIE", 1e4, 1)),
+        ):
+            assert loaded is not None
+            for f in fields(saved):
+                a, b = getattr(saved, f.name), getattr(loaded, f.name)
+                if isinstance(a, np.ndarray):
+                    assert a.dtype == b.dtype
+                    np.testing.assert_array_equal(a, b)
+                elif f.name == "metrics":  # NaN != NaN
+                    assert a.keys() == b.keys()
+                    assert all(a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a)
+                else:
+                    assert a == b and type(a) is type(b), f.name
+        assert again.arm(Arm(1e4, "mae"), 1) is None and again.arm(Arm(1e4, "nll"), 0) is None
+
+    def test_an_entry_without_its_json_is_not_taken(self, tmp_path):
+        from ptycho.studies.dose_response import Arm
+
+        store = self.checkpoint(tmp_path / "c")
+        store.save(self.arm_result())
+        (tmp_path / "c" / "1e4_nll_seed1.json").unlink()
+        (tmp_path / "c" / ".1e4_nll_seed1.x1y2.json").write_text("{")  # what a killed save leaves
+        assert store.arm(Arm(1e4, "nll"), 1) is None and store.keys() == []
+
+    def test_an_entry_of_another_dose_under_the_same_name_is_refused(self, tmp_path):
+        from ptycho.studies.dose_response import Arm
+
+        store = self.checkpoint(tmp_path / "c")
+        store.save(self.arm_result(1e4))
+        with pytest.raises(ValueError, match="1e4_nll_seed1 .* not the .*10000.001"):
+            store.arm(Arm(10000.001, "nll"), 1)
+
+    def test_other_settings_are_refused_naming_each_difference(self, tmp_path):
+        self.checkpoint(tmp_path / "c", {"preset": {"N": 16, "nepochs": 4}, "phase": False})
+        with pytest.raises(ValueError) as refused:
+            self.checkpoint(tmp_path / "c", {"preset": {"N": 32, "nepochs": 4}, "phase": True})
+        assert "preset.N: was 16, now 32" in str(refused.value) and "phase: was False, now True" in str(
+            refused.value
+        )
+        (tmp_path / "c" / "run.json").write_text("[1]")
+        with pytest.raises(ValueError, match="run.json' hold a list; expected an object"):
+            self.checkpoint(tmp_path / "c")

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ...files import DataFileError, read_npz, save_json, save_npz
+from ...files import read_npz, save_json, save_npz
 from .presets import Arm
 from .run import ArmResult, BaselineResult
 
@@ -43,7 +43,14 @@ class Checkpoint:
             )
         saved = self.path / RUN_FILE
         if saved.exists():
-            before = json.loads(saved.read_text())
+            try:
+                before = json.loads(saved.read_text())
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"checkpoint settings {str(saved)!r} are unreadable: {exc}") from exc
+            if not isinstance(before, dict):
+                raise ValueError(
+                    f"checkpoint settings {str(saved)!r} hold a {type(before).__name__}; expected an object"
+                )
             differ = _differences(before, self.run)
             if differ:
                 raise ValueError(
@@ -64,7 +71,8 @@ class Checkpoint:
             save_json(self.path / RUN_FILE, self.run)
 
     def keys(self) -> list[str]:
-        return sorted(p.stem for p in self.path.glob("*.json") if p.name != RUN_FILE)
+        # Not the temporary files a killed save may leave (".<key>.<random>.json").
+        return sorted(p.stem for p in self.path.glob("[!.]*.json") if p.name != RUN_FILE)
 
     def save(self, result: ArmResult | BaselineResult) -> None:
         entry = {f.name: getattr(result, f.name) for f in fields(result) if f.name != "reconstruction"}
@@ -74,10 +82,12 @@ class Checkpoint:
         save_json(self.path / f"{result.key}.json", entry)  # last: the entry exists from here on
 
     def arm(self, arm: Arm, seed: int) -> ArmResult | None:
-        entry = self._load(f"{arm.name}_seed{seed}")
+        key = f"{arm.name}_seed{seed}"
+        entry = self._load(key)
         if entry is None:
             return None
         values, reconstruction = entry
+        self._check(key, {"arm": values["arm"], "seed": values["seed"]}, {"arm": asdict(arm), "seed": seed})
         values["arm"] = Arm(**values["arm"])
         return ArmResult(reconstruction=reconstruction, **values)
 
@@ -87,7 +97,17 @@ class Checkpoint:
         if entry is None:
             return None
         values, reconstruction = entry
+        asked = {"engine": engine, "nphotons": nphotons, "seed": seed}
+        self._check(probe.key, {k: values[k] for k in asked}, asked)
         return BaselineResult(reconstruction=reconstruction, **values)
+
+    def _check(self, key: str, found: dict[str, Any], asked: dict[str, Any]) -> None:
+        """An entry is found by its name, which rounds the dose: it must be the one asked for."""
+        if found != asked:
+            raise ValueError(
+                f"checkpoint entry {key} in {str(self.path)!r} is {found}, not the {asked} asked for; "
+                "use a new checkpoint directory"
+            )
 
     def _load(self, key: str) -> tuple[dict[str, Any], np.ndarray] | None:
         meta = self.path / f"{key}.json"
@@ -95,8 +115,10 @@ class Checkpoint:
             return None
         try:
             values = json.loads(meta.read_text())
+            if not isinstance(values, dict):
+                raise ValueError(f"it holds a {type(values).__name__}; expected an object")
             reconstruction = read_npz(self.path / f"{key}.npz", ("reconstruction",))["reconstruction"]
-        except (ValueError, DataFileError) as exc:
+        except (OSError, ValueError) as exc:  # DataFileError is a ValueError
             raise ValueError(f"checkpoint entry {key} in {str(self.path)!r} is unreadable: {exc}") from exc
         return values, reconstruction
 

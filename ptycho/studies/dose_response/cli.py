@@ -178,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         get_mode()
         check_output_dir(args.output_dir, args.overwrite)
         if args.checkpoint_dir is not None:
+            _check_apart(args.checkpoint_dir, args.output_dir)
             args.checkpoint_dir = Checkpoint(args.checkpoint_dir, _run_settings(args))
     except ValueError as exc:
         parser.error(str(exc))
@@ -193,13 +194,27 @@ _NOT_SETTINGS = ("name", "expected", "doses", "seeds", "baseline")
 
 
 def _run_settings(args: argparse.Namespace) -> dict[str, object]:
-    """Everything an entry's result depends on, for ``--checkpoint-dir``."""
+    """Everything an entry's result depends on, for ``--checkpoint-dir``: the translation backend
+    too (``USE_XLA_TRANSLATE``), which each model decides when it is built."""
+    from ...tensors.translation.backend import should_use_xla
+
     preset = asdict(args.preset)
     if args.nepochs is not None:
         preset["nepochs"] = args.nepochs
     for key in _NOT_SETTINGS:
         preset.pop(key)
-    return {"preset": preset, "phase": args.phase, "strategy": args.strategy}
+    backend = should_use_xla().backend
+    return {"preset": preset, "phase": args.phase, "strategy": args.strategy, "translate_backend": backend}
+
+
+def _check_apart(checkpoint: Path, output: Path) -> None:
+    """The checkpoint must survive the study: not the output directory, nor inside or around it."""
+    a, b = checkpoint.resolve(), output.resolve()
+    if a == b or b in a.parents or a in b.parents:
+        raise ValueError(
+            f"--checkpoint-dir {str(checkpoint)!r} overlaps --output-dir {str(output)!r}, which the study "
+            "replaces when it ends; expected a directory outside it"
+        )
 
 
 def _run(args: argparse.Namespace, out: Path) -> int:
