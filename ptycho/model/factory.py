@@ -44,7 +44,9 @@ def _relu_conv(filters: int, policy: str) -> Any:
     # no normalisation), and with Glorot the forward signal fades with width and depth. Measured on
     # the untrained full preset (N=64, 2x filters): the object's spread across groups was 0.0006
     # (an output that ignores its input, and a network that never left it), 0.108 with He.
-    return L.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer="he_normal", dtype=policy)
+    return L.Conv2D(
+        filters, 3, padding="same", activation="relu", kernel_initializer="he_normal", dtype=policy
+    )
 
 
 def _encoder(x: Any, filters: list[int], policy: str) -> Any:
