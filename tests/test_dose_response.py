@@ -414,6 +414,23 @@ class TestSanityGate:
     def test_better_than_untrained(self):
         assert sanity_problems(self.truth, self.setup, {"amplitude_mae": 0.195}, self.untrained) == []
 
+    def test_a_nearly_flat_object_that_beats_a_poor_start_is_refused(self):
+        """A collapse to an almost flat object passes the untrained bar when the start is far off."""
+        amplitude = np.abs(self.truth[2:-2, 2:-2]).astype(np.float64)
+        flat_mae = np.mean(np.abs(amplitude - amplitude.mean()))  # uniform on [0.5, 1.5): about 0.25
+        nearly_flat = np.ones((20, 20), np.complex64) + 1e-3 * self.truth
+        problems = sanity_problems(
+            nearly_flat, self.setup, {"amplitude_mae": flat_mae}, {"amplitude_mae": 5.0}
+        )
+        assert problems == [
+            f"no better than a flat object: amplitude MAE {flat_mae:.4f}, a flat object's {flat_mae:.4f} "
+            "(at least 2% lower required)"
+        ]
+        assert (
+            sanity_problems(self.truth, self.setup, {"amplitude_mae": 0.9 * flat_mae}, {"amplitude_mae": 5.0})
+            == []
+        )
+
 
 def test_the_study_trains_its_arms_under_the_strategy_it_is_given(tmp_path, monkeypatch):
     """--strategy mirrored reaches every arm as a MirroredStrategy (training under one is tested in
@@ -483,6 +500,8 @@ def test_an_interrupted_sweep_resumes_from_its_checkpoint_and_ends_as_an_uninter
 
     monkeypatch.setattr(study_run, "run_arm", refused)
     monkeypatch.setattr(study_run, "run_baseline", refused)
+    stale = checkpoint / "1e9_mae_seed0.json"  # a verdict of an older gate is not kept
+    stale.write_text(json.dumps({**json.loads(stale.read_text()), "problems": ["an older gate's verdict"]}))
     again = tmp_path / "again"
     assert cli.main([*settings, "--output-dir", str(again), "--checkpoint-dir", str(checkpoint)]) == 0
     for name in (

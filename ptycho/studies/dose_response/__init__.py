@@ -18,7 +18,7 @@ The study that first hit the 778752 reshape error, end to end, in the configurat
   ``histories/<arm>_seed<k>.json``, ``run.log`` and ``config.json`` to ``--output-dir``;
 - a sanity gate exits with status 3, naming the arm, when a reconstruction has NaN or inf, is
   constant, or is no better than the untrained model (amplitude MAE against the truth not at least
-  2% below the untrained model's);
+  2% below the untrained model's, or below a flat object's);
 - with ``--checkpoint-dir``, each finished entry is kept there and a rerun takes it back
   (``checkpoint.py``): a sweep longer than a sitting resumes where it stopped.
 

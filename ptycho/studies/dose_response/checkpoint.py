@@ -5,8 +5,9 @@
 entry without its JSON does not exist). A later run with the same ``DIR`` and the same run
 configuration (``DIR/run.json``: the preset with its overrides, the object's phase, the strategy)
 takes those entries as they are and runs only the others. A different configuration is refused,
-naming the fields that differ, before anything is run. Entries are not re-validated against the
-code: after changing the code, start a new directory.
+naming the fields that differ, before anything is run. The sanity gate is applied again to every
+entry taken back; nothing else is re-validated against the code: after changing the model or the
+training, start a new directory.
 
 The results themselves still go to ``--output-dir`` only when the study ends; ``DIR`` is the
 caller's, and is never removed by the study.
