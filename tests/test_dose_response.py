@@ -527,7 +527,7 @@ def test_an_interrupted_sweep_resumes_from_its_checkpoint_and_ends_as_an_uninter
     with pytest.raises(SystemExit) as refused:
         cli.main([*other, "--checkpoint-dir", str(checkpoint)])
     err = capsys.readouterr().err
-    assert refused.value.code == 2 and "another run configuration" in err and "nepochs: was 4, now 2" in err
+    assert refused.value.code == 2 and "another run configuration" in err and "nepochs: was 8, now 2" in err
     assert not (tmp_path / "other").exists()
 
 
