@@ -599,6 +599,30 @@ class TestCheckpoint:
         (tmp_path / "c" / ".1e4_nll_seed1.x1y2.json").write_text("{")  # what a killed save leaves
         assert store.arm(Arm(1e4, "nll"), 1) is None and store.keys() == []
 
+    def test_a_directory_holding_only_a_killed_first_save_starts_again(self, tmp_path):
+        (tmp_path / "c").mkdir()
+        (tmp_path / "c" / ".run.k3j4.json").write_text('{"pre')  # killed while writing run.json
+        store = self.checkpoint(tmp_path / "c")
+        assert (tmp_path / "c" / "run.json").exists() and store.keys() == []
+        (tmp_path / "c" / "run.json").unlink()
+        (tmp_path / "c" / "notes.txt").write_text("")
+        with pytest.raises(ValueError, match=r"holds files but no run.json \(holds notes.txt\)"):
+            self.checkpoint(tmp_path / "c")
+
+    def test_a_mirrored_study_records_its_replica_count(self):
+        import argparse
+
+        import tensorflow as tf
+
+        from ptycho.studies.dose_response import cli
+
+        def settings(strategy):
+            args = argparse.Namespace(preset=PRESETS["smoke"], nepochs=None, phase=False, strategy=strategy)
+            return cli._run_settings(args)
+
+        assert "replicas" not in settings("none")
+        assert settings("mirrored")["replicas"] == len(tf.config.list_logical_devices("CPU"))
+
     def test_an_entry_of_another_dose_under_the_same_name_is_refused(self, tmp_path):
         from ptycho.studies.dose_response import Arm
 

@@ -58,8 +58,8 @@ class Checkpoint:
                     f"checkpoint directory {str(self.path)!r} holds entries of another run configuration "
                     f"({'; '.join(differ)}); use a new directory, or the same settings"
                 )
-        elif self.path.is_dir() and any(self.path.iterdir()):
-            held = ", ".join(sorted(p.name for p in self.path.iterdir())[:5])
+        elif self.path.is_dir() and _own_files(self.path):
+            held = ", ".join(_own_files(self.path)[:5])
             raise ValueError(
                 f"checkpoint directory {str(self.path)!r} holds files but no {RUN_FILE} (holds {held}); "
                 "expected a new or empty directory, or one a study wrote"
@@ -122,6 +122,12 @@ class Checkpoint:
         except (OSError, ValueError) as exc:  # DataFileError is a ValueError
             raise ValueError(f"checkpoint entry {key} in {str(self.path)!r} is unreadable: {exc}") from exc
         return values, reconstruction
+
+
+def _own_files(path: Path) -> list[str]:
+    """What ``path`` holds, but not the temporary files a killed save leaves (``.<name>.<random>``):
+    a study killed while it first wrote ``run.json`` leaves only such a file, and may start again."""
+    return sorted(p.name for p in path.iterdir() if not p.name.startswith("."))
 
 
 def _differences(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:

@@ -13,9 +13,13 @@ import math
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .presets import LOSSES, PRESETS, Arm, arms_of
 from .run import run_study
+
+if TYPE_CHECKING:
+    from .checkpoint import Checkpoint
 
 log = logging.getLogger(__package__)  # one logger for the study: run.log names it once
 
@@ -177,15 +181,16 @@ def main(argv: list[str] | None = None) -> int:
     try:  # every input checked before anything is written
         get_mode()
         check_output_dir(args.output_dir, args.overwrite)
+        checkpoint = None
         if args.checkpoint_dir is not None:
             _check_apart(args.checkpoint_dir, args.output_dir)
-            args.checkpoint_dir = Checkpoint(args.checkpoint_dir, _run_settings(args))
+            checkpoint = Checkpoint(args.checkpoint_dir, _run_settings(args))
     except ValueError as exc:
         parser.error(str(exc))
     # Results are written into a fresh directory that becomes --output-dir only when the study
     # ends: an error or Ctrl-C leaves the old results whole and no partial new ones beside them.
     with output_dir(args.output_dir, args.overwrite) as work:
-        return _run(args, work)
+        return _run(args, work, checkpoint)
 
 
 # What an entry does not depend on: which doses and seeds are run and the baseline's engine (each
@@ -204,7 +209,17 @@ def _run_settings(args: argparse.Namespace) -> dict[str, object]:
     for key in _NOT_SETTINGS:
         preset.pop(key)
     backend = should_use_xla().backend
-    return {"preset": preset, "phase": args.phase, "strategy": args.strategy, "translate_backend": backend}
+    settings: dict[str, object] = {
+        "preset": preset,
+        "phase": args.phase,
+        "strategy": args.strategy,
+        "translate_backend": backend,
+    }
+    if args.strategy == "mirrored":  # each replica's batch share, and so the training, depends on it
+        from ...distributed.strategy import local_devices
+
+        settings["replicas"] = len(local_devices())
+    return settings
 
 
 def _check_apart(checkpoint: Path, output: Path) -> None:
@@ -217,20 +232,20 @@ def _check_apart(checkpoint: Path, output: Path) -> None:
         )
 
 
-def _run(args: argparse.Namespace, out: Path) -> int:
+def _run(args: argparse.Namespace, out: Path, checkpoint: Checkpoint | None) -> int:
     log_file = logging.FileHandler(out / "run.log", mode="w")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr), log_file]
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True
     )
     try:
-        return _study(args, out)
+        return _study(args, out, checkpoint)
     finally:
         logging.getLogger().removeHandler(log_file)
         log_file.close()
 
 
-def _study(args: argparse.Namespace, out: Path) -> int:
+def _study(args: argparse.Namespace, out: Path, checkpoint: Checkpoint | None) -> int:
     import tensorflow as tf
 
     tf.config.experimental.enable_op_determinism()
@@ -241,7 +256,7 @@ def _study(args: argparse.Namespace, out: Path) -> int:
     )
     strategy = None if args.strategy == "none" else args.strategy
     results, baselines = run_study(
-        args.preset, out, args.arms, args.nepochs, args.phase, strategy, args.checkpoint_dir
+        args.preset, out, args.arms, args.nepochs, args.phase, strategy, checkpoint
     )
     failed = [(r.key, r.problems) for r in results if r.problems]
     failed += [(b.key, b.problems) for b in baselines if b.problems]
