@@ -1,7 +1,8 @@
 """Image-quality metrics for a reconstruction against its ground truth (PHYSICS.md conventions).
 
 A border is trimmed before scoring; the amplitude is rescaled by the ratio of means (the PINN's
-amplitude scale is not identifiable); the phase has its mean (or a fitted plane) removed; PSNR and
+amplitude scale is not identifiable); the phase has its global offset (and its mean, or a fitted plane)
+removed, so a reconstruction at a phase near pi does not wrap; PSNR and
 SSIM use the ground truth's data range, never a fixed peak of 255; FRC resolution is reported at
 the 1/7 and 0.5 thresholds.
 """
@@ -127,7 +128,12 @@ def evaluate(reconstruction: np.ndarray, truth: np.ndarray, border: int = 0, pla
     rec, ref = trim(np.asarray(reconstruction), border), trim(np.asarray(truth), border)
     amp_ref = np.abs(ref).astype(np.float64)
     amp = rescale_amplitude(np.abs(rec).astype(np.float64), amp_ref)
-    phase, phase_ref = np.angle(rec), np.angle(ref)
+    # A global phase is not measured by any diffraction pattern. Taking it out (the offset that best
+    # aligns the two, then the truth's mean phase) before the angles keeps an object reconstructed
+    # at a phase near pi from wrapping to +-pi noise; the mean removal below then changes nothing.
+    rec = rec * np.exp(-1j * np.angle(np.vdot(ref, rec)))
+    turn = np.exp(-1j * np.angle(np.sum(ref)))
+    phase, phase_ref = np.angle(rec * turn), np.angle(ref * turn)
     if plane:
         phase, phase_ref = remove_plane(phase), remove_plane(phase_ref)
     else:

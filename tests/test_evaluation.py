@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from ptycho.evaluation import evaluate, frc_resolution, psnr, remove_plane, trim
 from ptycho.physics.objects import lines_object
@@ -15,6 +17,21 @@ def test_identical_images_score_perfectly_and_scale_is_ignored():
     assert m.amplitude_mae == pytest.approx(0, abs=1e-6) and m.phase_mae == pytest.approx(0, abs=1e-6)
     assert m.amplitude_psnr > 100 and m.amplitude_ssim == pytest.approx(1.0)  # float32 rounding only
     assert m.frc_resolution == 0.5
+
+
+@given(offset=st.floats(-np.pi, np.pi), plane=st.booleans())
+@example(offset=np.pi, plane=False)
+@example(offset=-3.0, plane=True)
+@settings(max_examples=25, deadline=None)
+def test_a_global_phase_changes_no_metric(offset, plane):
+    """No diffraction pattern measures a global phase: even one near pi (where the angles wrap) is
+    invisible to every metric, with the mean or a plane removed."""
+    truth = lines_object(48, seed=3, phase=True)
+    noisy = truth * (1 + 0.05 * np.random.default_rng(1).standard_normal(truth.shape))
+    here = evaluate(noisy, truth, border=4, plane=plane).to_dict()
+    turned = evaluate(noisy * np.exp(1j * offset), truth, border=4, plane=plane).to_dict()
+    assert turned == pytest.approx(here, rel=1e-4, abs=1e-6)
+    assert evaluate(truth * np.exp(1j * offset), truth, plane=plane).phase_mae == pytest.approx(0, abs=1e-5)
 
 
 def test_more_noise_scores_worse_on_every_metric():
