@@ -24,7 +24,7 @@ import numpy as np
 
 from ...files import read_npz, save_json, save_npz
 from .presets import Arm
-from .run import ArmResult, BaselineResult
+from .run import ArmResult, BaselineResult, arm_key, baseline_key
 
 RUN_FILE = "run.json"
 
@@ -58,10 +58,10 @@ class Checkpoint:
                     f"checkpoint directory {str(self.path)!r} holds entries of another run configuration "
                     f"({'; '.join(differ)}); use a new directory, or the same settings"
                 )
-        elif self.path.is_dir() and _own_files(self.path):
-            held = ", ".join(_own_files(self.path)[:5])
+        elif self.path.is_dir() and (held := _own_files(self.path)):
             raise ValueError(
-                f"checkpoint directory {str(self.path)!r} holds files but no {RUN_FILE} (holds {held}); "
+                f"checkpoint directory {str(self.path)!r} holds files but no {RUN_FILE} "
+                f"(holds {', '.join(held[:5])}); "
                 "expected a new or empty directory, or one a study wrote"
             )
 
@@ -83,7 +83,7 @@ class Checkpoint:
         save_json(self.path / f"{result.key}.json", entry)  # last: the entry exists from here on
 
     def arm(self, arm: Arm, seed: int) -> ArmResult | None:
-        key = f"{arm.name}_seed{seed}"
+        key = arm_key(arm, seed)
         entry = self._load(key)
         if entry is None:
             return None
@@ -93,13 +93,13 @@ class Checkpoint:
         return ArmResult(reconstruction=reconstruction, **values)
 
     def baseline(self, engine: str, nphotons: float, seed: int) -> BaselineResult | None:
-        probe = BaselineResult(engine, nphotons, seed, np.zeros(0), {}, {}, 0, 0.0)
-        entry = self._load(probe.key)
+        key = baseline_key(engine, nphotons, seed)
+        entry = self._load(key)
         if entry is None:
             return None
         values, reconstruction = entry
         asked = {"engine": engine, "nphotons": nphotons, "seed": seed}
-        self._check(probe.key, {k: values[k] for k in asked}, asked)
+        self._check(key, {k: values[k] for k in asked}, asked)
         return BaselineResult(reconstruction=reconstruction, **values)
 
     def _check(self, key: str, found: dict[str, Any], asked: dict[str, Any]) -> None:

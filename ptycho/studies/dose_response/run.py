@@ -7,7 +7,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -17,6 +17,8 @@ from .figure import save_figure
 from .presets import Arm, Preset, arms_of, dose_name
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ...data.raw import RawData
     from .checkpoint import Checkpoint
 
@@ -41,7 +43,7 @@ class ArmResult:
 
     @property
     def key(self) -> str:
-        return f"{self.arm.name}_seed{self.seed}"
+        return arm_key(self.arm, self.seed)
 
 
 @dataclass
@@ -60,7 +62,20 @@ class BaselineResult:
 
     @property
     def key(self) -> str:
-        return f"{dose_name(self.nphotons)}_{self.engine.lower()}_seed{self.seed}"
+        return baseline_key(self.engine, self.nphotons, self.seed)
+
+
+Result = TypeVar("Result", ArmResult, BaselineResult)
+
+
+def arm_key(arm: Arm, seed: int) -> str:
+    """An arm seed's name in metrics.json, histories/ and a checkpoint: ``1e4_nll_seed0``."""
+    return f"{arm.name}_seed{seed}"
+
+
+def baseline_key(engine: str, nphotons: float, seed: int) -> str:
+    """A baseline run's name: ``1e4_epie_seed0``."""
+    return f"{dose_name(nphotons)}_{engine.lower()}_seed{seed}"
 
 
 @dataclass
@@ -404,34 +419,45 @@ def run_study(
         checkpoint.open()
         log.info("checkpoint %s: %d finished entries", checkpoint.path, len(checkpoint.keys()))
 
-    def arm_result(arm: Arm, seed: int) -> ArmResult:
-        kept = checkpoint.arm(arm, seed) if checkpoint is not None else None
+    def kept_or_run(kept: Result | None, run: Callable[..., Result], *args: Any) -> Result:
+        """The checkpoint's entry, or ``run(*args)`` (then saved there)."""
         if kept is not None:  # the gate as it is now, not as it was when the entry was saved
             kept.problems = sanity_problems(kept.reconstruction, setup, kept.metrics, kept.untrained)
             log.info("%s: taken from the checkpoint", kept.key)
             return kept
-        result = run_arm(setup, arm, nepochs, seed, resolved)
+        result = run(*args)
         if checkpoint is not None:
             checkpoint.save(result)
         return result
 
-    def baseline_result(dose: float, seed: int) -> BaselineResult:
-        assert preset.baseline is not None
-        kept = checkpoint.baseline(preset.baseline, dose, seed) if checkpoint is not None else None
-        if kept is not None:  # the gate as it is now, not as it was when the entry was saved
-            kept.problems = sanity_problems(kept.reconstruction, setup, kept.metrics, kept.untrained)
-            log.info("%s: taken from the checkpoint", kept.key)
-            return kept
-        result = run_baseline(setup, dose, seed)
-        if checkpoint is not None:
-            checkpoint.save(result)
-        return result
-
-    results = [arm_result(arm, seed) for seed in range(preset.seeds) for arm in arms]
+    results = [
+        kept_or_run(
+            checkpoint.arm(arm, seed) if checkpoint is not None else None,
+            run_arm,
+            setup,
+            arm,
+            nepochs,
+            seed,
+            resolved,
+        )
+        for seed in range(preset.seeds)
+        for arm in arms
+    ]
     doses = list(dict.fromkeys(arm.nphotons for arm in arms))
+    engine = preset.baseline
     baselines = (
-        [baseline_result(dose, seed) for seed in range(preset.seeds) for dose in doses]
-        if preset.baseline
+        [
+            kept_or_run(
+                checkpoint.baseline(engine, dose, seed) if checkpoint is not None else None,
+                run_baseline,
+                setup,
+                dose,
+                seed,
+            )
+            for seed in range(preset.seeds)
+            for dose in doses
+        ]
+        if engine
         else []
     )
     write_outputs(results, baselines, setup, out, time.perf_counter() - start, nepochs)
